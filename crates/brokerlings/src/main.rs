@@ -1,0 +1,177 @@
+//! `brokerlings`: the learner's and instructor's command line.
+//!
+//! For now it controls the broker lab (`lab install | up | down | status`); watch
+//! mode, hints, progress and quizzes come with the exercises.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lab::Topology;
+
+/// Learn RabbitMQ and Kafka in Rust, checked against real brokers.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Control the broker lab that checks run against.
+    Lab {
+        #[command(subcommand)]
+        action: LabAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabAction {
+    /// Install the native lab (RabbitMQ 4.0 in a Debian 13 chroot, Kafka 4.x jars). Idempotent.
+    Install,
+    /// Start brokers (default: single RabbitMQ + single Kafka) and wait until they answer.
+    Up {
+        /// Which topologies to start.
+        #[arg(value_enum)]
+        topologies: Vec<TopologyArg>,
+        /// Start all four topologies.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Stop every broker of the lab.
+    Down,
+    /// Show which backend serves this machine and what runs.
+    Status,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TopologyArg {
+    Rabbit,
+    Kafka,
+    RabbitCluster,
+    KafkaCluster,
+}
+
+impl From<TopologyArg> for Topology {
+    fn from(arg: TopologyArg) -> Topology {
+        match arg {
+            TopologyArg::Rabbit => Topology::Rabbit,
+            TopologyArg::Kafka => Topology::Kafka,
+            TopologyArg::RabbitCluster => Topology::RabbitCluster,
+            TopologyArg::KafkaCluster => Topology::KafkaCluster,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", lab::error::one_line(&format!("{error:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => welcome().await,
+        Some(Command::Lab { action }) => match action {
+            LabAction::Install => {
+                let started = std::time::Instant::now();
+                lab::install_native().await?;
+                eprintln!("Native lab ready ({:.1} s).", started.elapsed().as_secs_f64());
+                Ok(())
+            }
+            LabAction::Up { topologies, all } => {
+                let topologies: Vec<Topology> = if all {
+                    Topology::ALL.to_vec()
+                } else if topologies.is_empty() {
+                    vec![Topology::Rabbit, Topology::Kafka]
+                } else {
+                    topologies.into_iter().map(Topology::from).collect()
+                };
+                up(&topologies).await
+            }
+            LabAction::Down => {
+                let lab = lab::lab().await?;
+                lab.down().await?;
+                eprintln!("Stopped the {} lab.", lab.kind());
+                Ok(())
+            }
+            LabAction::Status => status().await,
+        },
+    }
+}
+
+async fn welcome() -> anyhow::Result<()> {
+    println!("brokerlings: learn RabbitMQ and Kafka in Rust, checked against real brokers.");
+    println!("The exercises are on their way. Meanwhile:");
+    println!("  cargo run -p brokerlings -- lab up       start RabbitMQ + Kafka");
+    println!("  cargo run -p brokerlings -- lab status   see what runs");
+    status().await
+}
+
+async fn up(topologies: &[Topology]) -> anyhow::Result<()> {
+    let lab = lab::lab().await?;
+    eprintln!("Using the {} lab ({}).", lab.kind(), lab.reason());
+    for topology in topologies {
+        let step = lab::Progress::step(format!("starting the {topology}"));
+        let addresses = lab.up(*topology).await?;
+        step.done(&format!(": {}", addresses.join(", ")));
+    }
+    print_versions(topologies).await;
+    Ok(())
+}
+
+async fn status() -> anyhow::Result<()> {
+    let lab = lab::lab().await?;
+    println!("Lab: {} ({})", lab.kind(), lab.reason());
+    for (topology, nodes) in lab.status().await {
+        let up = nodes.iter().filter(|up| **up).count();
+        let state = match up {
+            0 => "stopped".to_string(),
+            n if n == nodes.len() => "running".to_string(),
+            n => format!("{n} of {} nodes running", nodes.len()),
+        };
+        println!("  {:<24} {state}", topology.to_string());
+    }
+    let running: Vec<Topology> = lab
+        .status()
+        .await
+        .into_iter()
+        .filter(|(_, nodes)| nodes.iter().all(|up| *up))
+        .map(|(t, _)| t)
+        .collect();
+    print_versions(&running).await;
+    Ok(())
+}
+
+/// Prints the versions the running brokers report about themselves.
+async fn print_versions(topologies: &[Topology]) {
+    for topology in topologies {
+        let version = if topology.is_rabbit() {
+            match lab::rabbit_for(*topology).await {
+                Ok(rabbit) => rabbit.server_version().await.map(|v| format!("RabbitMQ {v}")),
+                Err(error) => Err(error),
+            }
+        } else {
+            match lab::kafka_for(*topology).await {
+                Ok(kafka) => kafka.server_version().await.map(|v| format!("Kafka {v}")),
+                Err(error) => Err(error),
+            }
+        };
+        match version {
+            Ok(version) => println!("  {topology}: {version} running"),
+            Err(error) => println!("  {topology}: version unknown ({error})"),
+        }
+    }
+}
