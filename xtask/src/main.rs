@@ -1,1 +1,123 @@
-fn main() {}
+//! Authoring and CI tasks: `cargo xtask <task>`.
+//!
+//! - `test`: the whole test suite against real brokers. If this machine has no way
+//!   of getting brokers yet (no Docker, no native lab, no addresses), it installs
+//!   the native lab first, so the command works on a fresh Debian/Ubuntu machine.
+//! - `measure-lab`: how long the lab takes to get each topology ready, from stopped.
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use lab::{LabError, Topology};
+
+#[derive(Parser)]
+#[command(about = "brokerlings authoring and CI tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run every test of the workspace against real brokers (installs the native lab if needed).
+    Test {
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+    /// Measure broker start-up: single nodes, then both 3-node clusters, from stopped.
+    MeasureLab,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = tokio::runtime::Runtime::new()
+        .context("starting the async runtime")
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", lab::error::one_line(&format!("{error:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.task {
+        Task::Test { cargo_args } => test(&cargo_args).await,
+        Task::MeasureLab => measure_lab().await.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+async fn test(cargo_args: &[String]) -> Result<ExitCode> {
+    match lab::lab().await {
+        Ok(lab) => println!("Brokers: the {} lab ({}).", lab.kind(), lab.reason()),
+        Err(LabError::NoBackend) if can_install_native() => {
+            println!(
+                "No Docker, no native lab, no broker addresses: installing the native lab once."
+            );
+            lab::install_native().await?;
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--workspace", "--all-targets"])
+        .args(cargo_args)
+        .status()
+        .context("running cargo test")?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The native lab installs itself on Debian-family machines (apt, debootstrap).
+fn can_install_native() -> bool {
+    std::path::Path::new("/usr/bin/apt-get").exists()
+}
+
+async fn measure_lab() -> Result<()> {
+    let lab = lab::lab().await?;
+    if lab.kind() == lab::BackendKind::External {
+        bail!("the external lab's brokers run elsewhere: nothing to measure");
+    }
+    println!(
+        "Measuring the {} lab. Stopping everything first.",
+        lab.kind()
+    );
+    lab.down().await?;
+    let rows = [
+        (
+            "single RabbitMQ + single Kafka",
+            vec![Topology::Rabbit, Topology::Kafka],
+            15,
+        ),
+        (
+            "both 3-node clusters",
+            vec![Topology::RabbitCluster, Topology::KafkaCluster],
+            60,
+        ),
+    ];
+    for (what, topologies, target) in rows {
+        let started = Instant::now();
+        // Started together, as a test run that needs both would start them.
+        let ups = topologies.iter().map(|t| lab.up(*t));
+        for result in futures::future::join_all(ups).await {
+            result?;
+        }
+        let took = started.elapsed().as_secs_f64();
+        let verdict = if took <= f64::from(target) {
+            "within"
+        } else {
+            "OVER"
+        };
+        println!(
+            "measure-lab: {what} ready in {took:.1} s ({verdict} the {target} s target)"
+        );
+    }
+    Ok(())
+}

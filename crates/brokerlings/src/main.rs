@@ -88,7 +88,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             LabAction::Install => {
                 let started = std::time::Instant::now();
                 lab::install_native().await?;
-                eprintln!("Native lab ready ({:.1} s).", started.elapsed().as_secs_f64());
+                println!(
+                    "Native lab ready ({:.1} s).",
+                    started.elapsed().as_secs_f64()
+                );
                 Ok(())
             }
             LabAction::Up { topologies, all } => {
@@ -104,7 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             LabAction::Down => {
                 let lab = lab::lab().await?;
                 lab.down().await?;
-                eprintln!("Stopped the {} lab.", lab.kind());
+                println!("Stopped the {} lab.", lab.kind());
                 Ok(())
             }
             LabAction::Status => status().await,
@@ -113,7 +116,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn welcome() -> anyhow::Result<()> {
-    println!("brokerlings: learn RabbitMQ and Kafka in Rust, checked against real brokers.");
+    println!(
+        "brokerlings: learn RabbitMQ and Kafka in Rust, checked against real brokers."
+    );
     println!("The exercises are on their way. Meanwhile:");
     println!("  cargo run -p brokerlings -- lab up       start RabbitMQ + Kafka");
     println!("  cargo run -p brokerlings -- lab status   see what runs");
@@ -122,7 +127,7 @@ async fn welcome() -> anyhow::Result<()> {
 
 async fn up(topologies: &[Topology]) -> anyhow::Result<()> {
     let lab = lab::lab().await?;
-    eprintln!("Using the {} lab ({}).", lab.kind(), lab.reason());
+    println!("Using the {} lab ({}).", lab.kind(), lab.reason());
     for topology in topologies {
         let step = lab::Progress::step(format!("starting the {topology}"));
         let addresses = lab.up(*topology).await?;
@@ -160,7 +165,10 @@ async fn print_versions(topologies: &[Topology]) {
     for topology in topologies {
         let version = if topology.is_rabbit() {
             match lab::rabbit_for(*topology).await {
-                Ok(rabbit) => rabbit.server_version().await.map(|v| format!("RabbitMQ {v}")),
+                Ok(rabbit) => rabbit
+                    .server_version()
+                    .await
+                    .map(|v| format!("RabbitMQ {v}")),
                 Err(error) => Err(error),
             }
         } else {

@@ -41,7 +41,11 @@ impl Brokers {
         let lab = lab().await?;
         let lease = Lease::take(topology, access).await?;
         let addresses = lab.backend.ensure(topology).await?;
-        Ok(Brokers { topology, addresses, lease })
+        Ok(Brokers {
+            topology,
+            addresses,
+            lease,
+        })
     }
 
     /// Which topology these brokers form.
@@ -57,19 +61,31 @@ impl Brokers {
     /// Stops node `number` (1-based) cleanly, as an operator would.
     pub async fn stop(&self, number: usize) -> Result<()> {
         self.fault("stop", number)?;
-        lab().await?.backend.stop_node(self.topology.node(number), false).await
+        lab()
+            .await?
+            .backend
+            .stop_node(self.topology.node(number), false)
+            .await
     }
 
     /// Kills node `number` (1-based) at once (SIGKILL): a crash, not a shutdown.
     pub async fn kill(&self, number: usize) -> Result<()> {
         self.fault("kill", number)?;
-        lab().await?.backend.stop_node(self.topology.node(number), true).await
+        lab()
+            .await?
+            .backend
+            .stop_node(self.topology.node(number), true)
+            .await
     }
 
     /// Starts node `number` (1-based) again on its old data, and waits until it answers.
     pub async fn start(&self, number: usize) -> Result<()> {
         self.fault("start", number)?;
-        lab().await?.backend.start_node(self.topology.node(number)).await
+        lab()
+            .await?
+            .backend
+            .start_node(self.topology.node(number))
+            .await
     }
 
     /// Stops node `number` cleanly and starts it again on the same data.
@@ -118,7 +134,10 @@ impl Rabbit {
     pub fn management_url(&self, number: usize) -> String {
         match std::env::var("BROKERLINGS_RABBIT_MANAGEMENT_URL") {
             Ok(url) if !url.is_empty() && number == 1 => url,
-            _ => format!("http://127.0.0.1:{}", self.topology.node(number).management_port()),
+            _ => format!(
+                "http://127.0.0.1:{}",
+                self.topology.node(number).management_port()
+            ),
         }
     }
 
@@ -134,7 +153,9 @@ impl Rabbit {
                 .get(&url)
                 .header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=") // guest:guest
                 .call()
-                .and_then(|mut response| response.body_mut().read_json::<serde_json::Value>())
+                .and_then(|mut response| {
+                    response.body_mut().read_json::<serde_json::Value>()
+                })
                 .map_err(|e| format!("GET {url}: {e}"))
         });
         fetch
@@ -150,7 +171,10 @@ impl Rabbit {
     /// The RabbitMQ version the broker reports about itself.
     pub async fn server_version(&self) -> Result<String> {
         let overview = self.management_get("/api/overview").await?;
-        Ok(overview["rabbitmq_version"].as_str().unwrap_or("unknown").to_string())
+        Ok(overview["rabbitmq_version"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string())
     }
 
     /// Opens a lapin connection to node 1 (bounded by [`CONNECT_TIMEOUT`]).
@@ -197,11 +221,19 @@ impl Kafka {
 
     /// Creates `name` with `partitions` partitions and replication factor `replicas`,
     /// and waits until the brokers confirm it.
-    pub async fn create_topic(&self, name: &str, partitions: i32, replicas: i32) -> Result<()> {
-        let admin: AdminClient<DefaultClientContext> =
-            self.client_config().create().map_err(|e| kafka_error("creating an admin client", e))?;
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replicas: i32,
+    ) -> Result<()> {
+        let admin: AdminClient<DefaultClientContext> = self
+            .client_config()
+            .create()
+            .map_err(|e| kafka_error("creating an admin client", e))?;
         let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replicas));
-        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let options =
+            AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
         let results = crate::within(
             Duration::from_secs(45),
             format!("Kafka to create topic {name}"),
@@ -221,7 +253,11 @@ impl Kafka {
 
     /// The Kafka version node 1 reports in its log ("Kafka version: ...").
     pub async fn server_version(&self) -> Result<String> {
-        lab().await?.backend.kafka_version(self.topology.node(1)).await
+        lab()
+            .await?
+            .backend
+            .kafka_version(self.topology.node(1))
+            .await
     }
 
     /// Ids of the brokers that the cluster's metadata lists as alive now.
@@ -231,7 +267,11 @@ impl Kafka {
 }
 
 fn kafka_error(context: &str, error: rdkafka::error::KafkaError) -> LabError {
-    LabError::Broker { broker: "Kafka", context: context.into(), cause: error.to_string() }
+    LabError::Broker {
+        broker: "Kafka",
+        context: context.into(),
+        cause: error.to_string(),
+    }
 }
 
 /// The next step to suggest when a broker of this lab cannot be reached.
@@ -256,40 +296,56 @@ pub async fn kafka_for(topology: Topology) -> Result<Kafka> {
 
 /// The single RabbitMQ node, shared with other tests.
 pub async fn rabbit() -> Result<Rabbit> {
-    Brokers::open(Topology::Rabbit, Access::Shared).await.map(Rabbit)
+    Brokers::open(Topology::Rabbit, Access::Shared)
+        .await
+        .map(Rabbit)
 }
 
 /// The single RabbitMQ node, alone, for fault experiments.
 pub async fn rabbit_with_faults() -> Result<Rabbit> {
-    Brokers::open(Topology::Rabbit, Access::Faults).await.map(Rabbit)
+    Brokers::open(Topology::Rabbit, Access::Faults)
+        .await
+        .map(Rabbit)
 }
 
 /// The 3-node RabbitMQ cluster, shared with other tests.
 pub async fn rabbit_cluster() -> Result<Rabbit> {
-    Brokers::open(Topology::RabbitCluster, Access::Shared).await.map(Rabbit)
+    Brokers::open(Topology::RabbitCluster, Access::Shared)
+        .await
+        .map(Rabbit)
 }
 
 /// The 3-node RabbitMQ cluster, alone, for fault experiments.
 pub async fn rabbit_cluster_with_faults() -> Result<Rabbit> {
-    Brokers::open(Topology::RabbitCluster, Access::Faults).await.map(Rabbit)
+    Brokers::open(Topology::RabbitCluster, Access::Faults)
+        .await
+        .map(Rabbit)
 }
 
 /// The single Kafka node, shared with other tests.
 pub async fn kafka() -> Result<Kafka> {
-    Brokers::open(Topology::Kafka, Access::Shared).await.map(Kafka)
+    Brokers::open(Topology::Kafka, Access::Shared)
+        .await
+        .map(Kafka)
 }
 
 /// The single Kafka node, alone, for fault experiments.
 pub async fn kafka_with_faults() -> Result<Kafka> {
-    Brokers::open(Topology::Kafka, Access::Faults).await.map(Kafka)
+    Brokers::open(Topology::Kafka, Access::Faults)
+        .await
+        .map(Kafka)
 }
 
 /// The 3-node Kafka cluster, shared with other tests.
 pub async fn kafka_cluster() -> Result<Kafka> {
-    Brokers::open(Topology::KafkaCluster, Access::Shared).await.map(Kafka)
+    Brokers::open(Topology::KafkaCluster, Access::Shared)
+        .await
+        .map(Kafka)
 }
 
 /// The 3-node Kafka cluster, alone, for fault experiments.
 pub async fn kafka_cluster_with_faults() -> Result<Kafka> {
-    Brokers::open(Topology::KafkaCluster, Access::Faults).await.map(Kafka)
+    Brokers::open(Topology::KafkaCluster, Access::Faults)
+        .await
+        .map(Kafka)
 }

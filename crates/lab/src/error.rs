@@ -55,7 +55,9 @@ pub enum LabError {
     NoFaults(String),
 
     /// A port the lab needs is held by another program.
-    #[error("port {port} is already in use by another program ({what} needs it): stop that program or use `BROKERLINGS_LAB=external`")]
+    #[error(
+        "port {port} is already in use by another program ({what} needs it): stop that program or use `BROKERLINGS_LAB=external`"
+    )]
     PortTaken {
         /// The port.
         port: u16,
@@ -117,7 +119,10 @@ impl LabError {
 
     /// A step error with its detail flattened to one line.
     pub fn step(step: impl Into<String>, detail: impl std::fmt::Display) -> LabError {
-        LabError::Step { step: step.into(), detail: one_line(&detail.to_string()) }
+        LabError::Step {
+            step: step.into(),
+            detail: one_line(&detail.to_string()),
+        }
     }
 }
 
@@ -136,7 +141,10 @@ mod tests {
         let errors = [
             LabError::NoBackend,
             LabError::step("starting Kafka", "line one\nline two\n"),
-            LabError::Timeout { what: "a delivery".into(), after: Duration::from_secs(3) },
+            LabError::Timeout {
+                what: "a delivery".into(),
+                after: Duration::from_secs(3),
+            },
         ];
         for error in errors {
             assert!(!error.to_string().contains('\n'), "{error}");

@@ -30,7 +30,10 @@ impl Lease {
             Access::Faults => format!("other tests using the {topology} to finish"),
         };
         let file = acquire(file, access == Access::Faults, LEASE_TIMEOUT, &what).await?;
-        Ok(Lease { _file: file, access })
+        Ok(Lease {
+            _file: file,
+            access,
+        })
     }
 }
 
@@ -41,7 +44,8 @@ pub(crate) async fn exclusive(name: &str, timeout: Duration, what: &str) -> Resu
 
 fn lock_file(name: &str) -> Result<File> {
     let dir = crate::select::home().join("locks");
-    std::fs::create_dir_all(&dir).map_err(LabError::io(format!("creating {}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(LabError::io(format!("creating {}", dir.display())))?;
     let path = dir.join(name);
     OpenOptions::new()
         .create(true)
@@ -51,20 +55,35 @@ fn lock_file(name: &str) -> Result<File> {
         .map_err(LabError::io(format!("opening lock {}", path.display())))
 }
 
-async fn acquire(file: File, exclusive: bool, timeout: Duration, what: &str) -> Result<File> {
+async fn acquire(
+    file: File,
+    exclusive: bool,
+    timeout: Duration,
+    what: &str,
+) -> Result<File> {
     let start = Instant::now();
     loop {
-        let attempt = if exclusive { file.try_lock() } else { file.try_lock_shared() };
+        let attempt = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
         match attempt {
             Ok(()) => return Ok(file),
             Err(TryLockError::WouldBlock) if start.elapsed() < timeout => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(TryLockError::WouldBlock) => {
-                return Err(LabError::Timeout { what: what.into(), after: timeout });
+                return Err(LabError::Timeout {
+                    what: what.into(),
+                    after: timeout,
+                });
             }
             Err(TryLockError::Error(error)) => {
-                return Err(LabError::Io { context: "locking the lab".into(), source: error });
+                return Err(LabError::Io {
+                    context: "locking the lab".into(),
+                    source: error,
+                });
             }
         }
     }

@@ -40,7 +40,11 @@ mod lease;
 mod probe;
 
 pub use backend::native::{Progress, install_native, native_installed};
-pub use brokers::{Access, Kafka, Rabbit, kafka_for, rabbit_for, kafka, kafka_cluster, kafka_cluster_with_faults, kafka_with_faults, rabbit, rabbit_cluster, rabbit_cluster_with_faults, rabbit_with_faults};
+pub use brokers::{
+    Access, Kafka, Rabbit, kafka, kafka_cluster, kafka_cluster_with_faults, kafka_for,
+    kafka_with_faults, rabbit, rabbit_cluster, rabbit_cluster_with_faults, rabbit_for,
+    rabbit_with_faults,
+};
 pub use error::{LabError, Result};
 pub use names::unique_name;
 pub use select::{BackendKind, Lab, lab};

@@ -17,7 +17,10 @@
 /// ```
 pub fn unique_name(what: &str) -> String {
     let thread = std::thread::current();
-    let test = thread.name().filter(|name| *name != "main").unwrap_or("lab");
+    let test = thread
+        .name()
+        .filter(|name| *name != "main")
+        .unwrap_or("lab");
     let test = test.rsplit("::").next().unwrap_or(test);
     let suffix: String = (0..8).map(|_| fastrand::alphanumeric()).collect();
     let name = format!("{}.{}.{}", clean(test), clean(what), suffix.to_lowercase());
@@ -28,7 +31,13 @@ pub fn unique_name(what: &str) -> String {
 
 fn clean(part: &str) -> String {
     part.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -42,7 +51,13 @@ mod tests {
         let a = unique_name("orders");
         let b = unique_name("orders");
         assert_ne!(a, b);
-        assert!(a.starts_with("names_carry_the_test_name_and_differ.orders."), "{a}");
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
+        assert!(
+            a.starts_with("names_carry_the_test_name_and_differ.orders."),
+            "{a}"
+        );
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        );
     }
 }

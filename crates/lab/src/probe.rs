@@ -10,19 +10,29 @@ use crate::error::one_line;
 use crate::{LabError, Result};
 
 /// Opens an AMQP connection, failing with [`LabError::Unreachable`] after `timeout`.
-pub(crate) async fn amqp_connect(url: &str, timeout: Duration, hint: &str) -> Result<Connection> {
+pub(crate) async fn amqp_connect(
+    url: &str,
+    timeout: Duration,
+    hint: &str,
+) -> Result<Connection> {
     let unreachable = |cause: String| LabError::Unreachable {
         broker: "RabbitMQ",
         address: redact(url),
         cause,
         hint: hint.to_string(),
     };
-    match tokio::time::timeout(timeout, Connection::connect(url, ConnectionProperties::default()))
-        .await
+    match tokio::time::timeout(
+        timeout,
+        Connection::connect(url, ConnectionProperties::default()),
+    )
+    .await
     {
         Ok(Ok(connection)) => Ok(connection),
         Ok(Err(error)) => Err(unreachable(one_line(&error.to_string()))),
-        Err(_) => Err(unreachable(format!("no answer within {} s", timeout.as_secs()))),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} s",
+            timeout.as_secs()
+        ))),
     }
 }
 
@@ -34,7 +44,10 @@ pub(crate) async fn rabbit_ready(url: &str) -> Result<bool> {
 }
 
 /// The ids of the Kafka brokers that `bootstrap` reports in its metadata.
-pub(crate) async fn kafka_broker_ids(bootstrap: &str, timeout: Duration) -> Result<Vec<i32>> {
+pub(crate) async fn kafka_broker_ids(
+    bootstrap: &str,
+    timeout: Duration,
+) -> Result<Vec<i32>> {
     let bootstrap = bootstrap.to_string();
     let fetch = tokio::task::spawn_blocking(move || {
         let consumer: BaseConsumer = ClientConfig::new()
@@ -43,7 +56,9 @@ pub(crate) async fn kafka_broker_ids(bootstrap: &str, timeout: Duration) -> Resu
             .set("log_level", "0")
             .create()
             .map_err(|e| e.to_string())?;
-        let metadata = consumer.fetch_metadata(None, timeout).map_err(|e| e.to_string())?;
+        let metadata = consumer
+            .fetch_metadata(None, timeout)
+            .map_err(|e| e.to_string())?;
         Ok::<_, String>(metadata.brokers().iter().map(|b| b.id()).collect())
     });
     match fetch.await {
@@ -59,7 +74,10 @@ pub(crate) async fn kafka_broker_ids(bootstrap: &str, timeout: Duration) -> Resu
 
 /// Whether the Kafka cluster behind `bootstrap` reports `brokers` live brokers.
 pub(crate) async fn kafka_ready(bootstrap: &str, brokers: usize) -> Result<bool> {
-    Ok(kafka_broker_ids(bootstrap, Duration::from_secs(3)).await?.len() >= brokers)
+    Ok(kafka_broker_ids(bootstrap, Duration::from_secs(3))
+        .await?
+        .len()
+        >= brokers)
 }
 
 /// An AMQP URL without its password, for messages.
@@ -68,7 +86,9 @@ pub(crate) fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
             match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                Some((user, _)) => {
+                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                }
                 None => url.to_string(),
             }
         }
@@ -83,7 +103,10 @@ mod tests {
     /// Passwords of classroom servers never end up in a learner's terminal.
     #[test]
     fn redact_hides_the_password() {
-        assert_eq!(redact("amqp://ann:secret@host:5672/%2f"), "amqp://ann:***@host:5672/%2f");
+        assert_eq!(
+            redact("amqp://ann:secret@host:5672/%2f"),
+            "amqp://ann:***@host:5672/%2f"
+        );
         assert_eq!(redact("amqp://host:5672"), "amqp://host:5672");
     }
 }

@@ -118,34 +118,51 @@ async fn choose() -> Result<Lab> {
             BackendKind::External => Backend::External(external::External::from_env()?),
             BackendKind::Native => Backend::Native(native::Native::open()?),
             BackendKind::Containers => {
-                docker_answers().await.map_err(|reason| LabError::Unavailable {
-                    backend: "containers",
-                    reason,
-                })?;
+                docker_answers()
+                    .await
+                    .map_err(|reason| LabError::Unavailable {
+                        backend: "containers",
+                        reason,
+                    })?;
                 Backend::Containers(containers::Containers::new())
             }
         };
-        return Ok(Lab { backend, reason: format!("{LAB_VAR}={value}") });
+        return Ok(Lab {
+            backend,
+            reason: format!("{LAB_VAR}={value}"),
+        });
     }
     if external::External::configured() {
         let reason = "BROKERLINGS_AMQP_* / BROKERLINGS_KAFKA_* addresses are set".into();
-        return Ok(Lab { backend: Backend::External(external::External::from_env()?), reason });
+        return Ok(Lab {
+            backend: Backend::External(external::External::from_env()?),
+            reason,
+        });
     }
     if native::native_installed() {
         let native = native::Native::open()?;
         if native.any_running() {
             let reason = "native brokers are already running".into();
-            return Ok(Lab { backend: Backend::Native(native), reason });
+            return Ok(Lab {
+                backend: Backend::Native(native),
+                reason,
+            });
         }
     }
     match docker_answers().await {
         Ok(()) => {
             let reason = "Docker answers".into();
-            Ok(Lab { backend: Backend::Containers(containers::Containers::new()), reason })
+            Ok(Lab {
+                backend: Backend::Containers(containers::Containers::new()),
+                reason,
+            })
         }
         Err(_) if native::native_installed() => {
             let reason = "no Docker; the native lab is installed".into();
-            Ok(Lab { backend: Backend::Native(native::Native::open()?), reason })
+            Ok(Lab {
+                backend: Backend::Native(native::Native::open()?),
+                reason,
+            })
         }
         Err(_) => Err(LabError::NoBackend),
     }
@@ -160,7 +177,10 @@ pub async fn docker_answers() -> std::result::Result<(), String> {
     };
     match tokio::time::timeout(Duration::from_secs(5), ping).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(format!("Docker does not answer: {}", crate::error::one_line(&error))),
+        Ok(Err(error)) => Err(format!(
+            "Docker does not answer: {}",
+            crate::error::one_line(&error)
+        )),
         Err(_) => Err("Docker did not answer within 5 s".into()),
     }
 }

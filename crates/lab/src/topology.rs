@@ -22,8 +22,12 @@ pub enum Topology {
 
 impl Topology {
     /// All topologies, in the order the lab starts and lists them.
-    pub const ALL: [Topology; 4] =
-        [Topology::Rabbit, Topology::Kafka, Topology::RabbitCluster, Topology::KafkaCluster];
+    pub const ALL: [Topology; 4] = [
+        Topology::Rabbit,
+        Topology::Kafka,
+        Topology::RabbitCluster,
+        Topology::KafkaCluster,
+    ];
 
     /// Short name used in file names, container names and messages.
     pub fn slug(self) -> &'static str {
@@ -55,12 +59,18 @@ impl Topology {
 
     /// The nodes, numbered from 1 as the brokers number them.
     pub fn nodes(self) -> impl Iterator<Item = NodeLayout> {
-        (1..=self.size()).map(move |number| NodeLayout { topology: self, number })
+        (1..=self.size()).map(move |number| NodeLayout {
+            topology: self,
+            number,
+        })
     }
 
     /// Node `number` (1-based).
     pub fn node(self, number: usize) -> NodeLayout {
-        NodeLayout { topology: self, number }
+        NodeLayout {
+            topology: self,
+            number,
+        }
     }
 }
 

@@ -20,14 +20,22 @@ pub async fn within<T>(
 ) -> Result<T> {
     tokio::time::timeout(timeout, future)
         .await
-        .map_err(|_| LabError::Timeout { what: what.to_string(), after: timeout })
+        .map_err(|_| LabError::Timeout {
+            what: what.to_string(),
+            after: timeout,
+        })
 }
 
 /// Polls `probe` every `every` until it returns `Ok(true)`, for at most `timeout`.
 ///
 /// The last error the probe returned is kept in the timeout message, so a broker
 /// that never came up says why.
-pub async fn until<F, Fut>(timeout: Duration, what: &str, every: Duration, mut probe: F) -> Result<()>
+pub async fn until<F, Fut>(
+    timeout: Duration,
+    what: &str,
+    every: Duration,
+    mut probe: F,
+) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<bool>>,
@@ -45,7 +53,10 @@ where
                 Some(error) => format!("{what} (last error: {error})"),
                 None => what.to_string(),
             };
-            return Err(LabError::Timeout { what, after: timeout });
+            return Err(LabError::Timeout {
+                what,
+                after: timeout,
+            });
         }
         tokio::time::sleep(every).await;
     }

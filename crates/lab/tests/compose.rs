@@ -5,17 +5,25 @@ use lab::versions;
 
 fn compose() -> serde_norway::Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docker-compose.yml");
-    let text = std::fs::read_to_string(path).expect("docker-compose.yml is at the repository root");
+    let text = std::fs::read_to_string(path)
+        .expect("docker-compose.yml is at the repository root");
     let mut value: serde_norway::Value =
         serde_norway::from_str(&text).expect("docker-compose.yml is valid YAML");
-    value.apply_merge().expect("merge keys of docker-compose.yml resolve");
+    value
+        .apply_merge()
+        .expect("merge keys of docker-compose.yml resolve");
     value
 }
 
 fn services() -> Vec<(String, serde_norway::Value)> {
     let compose = compose();
-    let services = compose["services"].as_mapping().expect("compose has services");
-    services.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.clone())).collect()
+    let services = compose["services"]
+        .as_mapping()
+        .expect("compose has services");
+    services
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), v.clone()))
+        .collect()
 }
 
 /// Every broker image in the compose file carries the lab's pinned tag.
@@ -27,7 +35,11 @@ fn compose_images_match_the_pinned_versions() {
     assert_eq!(services.len(), 8, "2 single nodes + 3 + 3 cluster nodes");
     for (name, service) in services {
         let image = service["image"].as_str().unwrap_or_default();
-        let expected = if name.starts_with("rabbit") { &rabbit } else { &kafka };
+        let expected = if name.starts_with("rabbit") {
+            &rabbit
+        } else {
+            &kafka
+        };
         assert_eq!(image, expected, "service {name}");
     }
 }
@@ -42,12 +54,21 @@ fn compose_profiles_give_single_nodes_by_default_and_clusters_on_request() {
             .as_sequence()
             .map(|p| p.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
-        if profiles.contains(&"cluster") { cluster.push(name) } else { default.push(name) }
+        if profiles.contains(&"cluster") {
+            cluster.push(name)
+        } else {
+            default.push(name)
+        }
     }
     default.sort();
     cluster.sort();
     assert_eq!(default, ["kafka", "rabbit"]);
-    assert_eq!(cluster, ["kafka1", "kafka2", "kafka3", "rabbit1", "rabbit2", "rabbit3"]);
+    assert_eq!(
+        cluster,
+        [
+            "kafka1", "kafka2", "kafka3", "rabbit1", "rabbit2", "rabbit3"
+        ]
+    );
 }
 
 /// The compose file publishes each node on the port the lab's layout gives it, so
@@ -57,14 +78,26 @@ fn compose_ports_match_the_lab_layout() {
     let services = services();
     for topology in lab::Topology::ALL {
         for node in topology.nodes() {
-            let (_, service) = services.iter().find(|(n, _)| *n == node.name()).expect("service per node");
+            let (_, service) = services
+                .iter()
+                .find(|(n, _)| *n == node.name())
+                .expect("service per node");
             let ports: Vec<String> = service["ports"]
                 .as_sequence()
-                .map(|p| p.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .map(|p| {
+                    p.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
-            let port = if topology.is_rabbit() { node.amqp_port() } else { node.kafka_port() };
+            let port = if topology.is_rabbit() {
+                node.amqp_port()
+            } else {
+                node.kafka_port()
+            };
             assert!(
-                ports.iter().any(|p| p.contains(&format!(":{port}:")) || p.starts_with(&format!("{port}:"))),
+                ports.iter().any(|p| p.contains(&format!(":{port}:"))
+                    || p.starts_with(&format!("{port}:"))),
                 "{} should publish port {port}, has {ports:?}",
                 node.name()
             );

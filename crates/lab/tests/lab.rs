@@ -21,14 +21,29 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Publishes `bodies` to `queue` through the default exchange, each confirmed.
-async fn publish_confirmed(channel: &Channel, queue: &str, bodies: &[String], persistent: bool) -> Result<()> {
-    channel.confirm_select(ConfirmSelectOptions::default()).await?;
-    let properties = BasicProperties::default().with_delivery_mode(if persistent { 2 } else { 1 });
+async fn publish_confirmed(
+    channel: &Channel,
+    queue: &str,
+    bodies: &[String],
+    persistent: bool,
+) -> Result<()> {
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let properties =
+        BasicProperties::default().with_delivery_mode(if persistent { 2 } else { 1 });
     for body in bodies {
         let confirm = channel
-            .basic_publish("".into(), queue.into(), BasicPublishOptions::default(), body.as_bytes(), properties.clone())
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                properties.clone(),
+            )
             .await?;
-        let confirmation = lab::within(WAIT, format!("a confirm for {body}"), confirm).await??;
+        let confirmation =
+            lab::within(WAIT, format!("a confirm for {body}"), confirm).await??;
         ensure!(confirmation.is_ack(), "broker nacked {body}");
     }
     Ok(())
@@ -37,12 +52,19 @@ async fn publish_confirmed(channel: &Channel, queue: &str, bodies: &[String], pe
 /// Consumes exactly `count` messages from `queue`, acking each, in arrival order.
 async fn consume(channel: &Channel, queue: &str, count: usize) -> Result<Vec<String>> {
     let mut consumer = channel
-        .basic_consume(queue.into(), lab::unique_name("consumer").into(), BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(
+            queue.into(),
+            lab::unique_name("consumer").into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
         .await?;
     let mut bodies = Vec::new();
     while bodies.len() < count {
         let what = format!("message {} of {count} from {queue}", bodies.len() + 1);
-        let delivery = lab::within(WAIT, &what, consumer.next()).await?.context("consumer ended")??;
+        let delivery = lab::within(WAIT, &what, consumer.next())
+            .await?
+            .context("consumer ended")??;
         bodies.push(String::from_utf8(delivery.data.clone())?);
         delivery.ack(BasicAckOptions::default()).await?;
     }
@@ -55,8 +77,14 @@ fn bodies(prefix: &str, count: usize) -> Vec<String> {
 
 /// Counts the messages ready in `queue` without consuming them.
 async fn ready_count(channel: &Channel, queue: &str) -> Result<u32> {
-    let options = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
-    Ok(channel.queue_declare(queue.into(), options, FieldTable::default()).await?.message_count())
+    let options = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    Ok(channel
+        .queue_declare(queue.into(), options, FieldTable::default())
+        .await?
+        .message_count())
 }
 
 /// Produces `values` to `topic` with `acks=all`, each awaited (delivery report).
@@ -64,13 +92,21 @@ async fn produce(kafka: &lab::Kafka, topic: &str, values: &[String]) -> Result<(
     let producer: FutureProducer = kafka.client_config().set("acks", "all").create()?;
     for value in values {
         let record = FutureRecord::to(topic).key("k").payload(value);
-        producer.send(record, WAIT).await.map_err(|(e, _)| e).with_context(|| format!("producing {value}"))?;
+        producer
+            .send(record, WAIT)
+            .await
+            .map_err(|(e, _)| e)
+            .with_context(|| format!("producing {value}"))?;
     }
     Ok(())
 }
 
 /// Reads `count` records from the beginning of `topic` with a fresh group.
-async fn read_from_start(kafka: &lab::Kafka, topic: &str, count: usize) -> Result<Vec<String>> {
+async fn read_from_start(
+    kafka: &lab::Kafka,
+    topic: &str,
+    count: usize,
+) -> Result<Vec<String>> {
     let consumer: StreamConsumer = kafka
         .client_config()
         .set("group.id", lab::unique_name("group"))
@@ -81,7 +117,9 @@ async fn read_from_start(kafka: &lab::Kafka, topic: &str, count: usize) -> Resul
     while values.len() < count {
         let what = format!("record {} of {count} from {topic}", values.len() + 1);
         let message = lab::within(WAIT, &what, consumer.recv()).await??;
-        values.push(String::from_utf8_lossy(message.payload().unwrap_or_default()).to_string());
+        values.push(
+            String::from_utf8_lossy(message.payload().unwrap_or_default()).to_string(),
+        );
     }
     Ok(values)
 }
@@ -93,12 +131,21 @@ async fn round_trip_on_single_rabbit() -> Result<()> {
     let connection = rabbit.connect().await?;
     let channel = connection.create_channel().await?;
     let queue = lab::unique_name("task_queue");
-    channel.queue_declare(queue.as_str().into(), QueueDeclareOptions::durable(), FieldTable::default()).await?;
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await?;
     let sent = bodies("task", 50);
     publish_confirmed(&channel, &queue, &sent, true).await?;
     assert_eq!(consume(&channel, &queue, sent.len()).await?, sent);
     let version = rabbit.server_version().await?;
-    assert!(version.starts_with("4.0."), "expected RabbitMQ 4.0.x, got {version}");
+    assert!(
+        version.starts_with("4.0."),
+        "expected RabbitMQ 4.0.x, got {version}"
+    );
     println!("RabbitMQ {version} on {}", lab::lab().await?.kind());
     Ok(())
 }
@@ -113,7 +160,10 @@ async fn round_trip_on_single_kafka() -> Result<()> {
     produce(&kafka, &topic, &sent).await?;
     assert_eq!(read_from_start(&kafka, &topic, sent.len()).await?, sent);
     if let Ok(version) = kafka.server_version().await {
-        assert!(version.starts_with("4."), "expected Kafka 4.x, got {version}");
+        assert!(
+            version.starts_with("4."),
+            "expected Kafka 4.x, got {version}"
+        );
         println!("Kafka {version} on {}", lab::lab().await?.kind());
     }
     Ok(())
@@ -125,16 +175,27 @@ async fn round_trip_on_rabbit_cluster_through_a_quorum_queue() -> Result<()> {
     let cluster = lab::rabbit_cluster().await?;
     let queue = lab::unique_name("orders");
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     let first = cluster.connect_to(1).await?.create_channel().await?;
-    first.queue_declare(queue.as_str().into(), QueueDeclareOptions::durable(), arguments).await?;
+    first
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::durable(),
+            arguments,
+        )
+        .await?;
     let second = cluster.connect_to(2).await?.create_channel().await?;
     let sent = bodies("order", 30);
     publish_confirmed(&second, &queue, &sent, true).await?;
     let third = cluster.connect_to(3).await?.create_channel().await?;
     assert_eq!(consume(&third, &queue, sent.len()).await?, sent);
     let nodes = cluster.management_get("/api/nodes").await?;
-    let running = nodes.as_array().map_or(0, |n| n.iter().filter(|n| n["running"] == true).count());
+    let running = nodes
+        .as_array()
+        .map_or(0, |n| n.iter().filter(|n| n["running"] == true).count());
     assert_eq!(running, 3, "the cluster should have 3 running nodes");
     Ok(())
 }
@@ -156,13 +217,20 @@ async fn round_trip_on_kafka_cluster_with_three_replicas() -> Result<()> {
 /// drops its transient ones: durability needs both a durable queue and persistent
 /// messages.
 #[tokio::test]
-async fn broker_restart_keeps_persistent_messages_and_loses_transient_ones() -> Result<()> {
+async fn broker_restart_keeps_persistent_messages_and_loses_transient_ones() -> Result<()>
+{
     let rabbit = lab::rabbit_with_faults().await?;
     let queue = lab::unique_name("durable_queue");
     {
         let connection = rabbit.connect().await?;
         let channel = connection.create_channel().await?;
-        channel.queue_declare(queue.as_str().into(), QueueDeclareOptions::durable(), FieldTable::default()).await?;
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
         publish_confirmed(&channel, &queue, &bodies("persistent", 10), true).await?;
         publish_confirmed(&channel, &queue, &bodies("transient", 7), false).await?;
         assert_eq!(ready_count(&channel, &queue).await?, 17);
@@ -170,9 +238,16 @@ async fn broker_restart_keeps_persistent_messages_and_loses_transient_ones() -> 
     rabbit.restart(1).await?;
     let connection = rabbit.connect().await?;
     let channel = connection.create_channel().await?;
-    assert_eq!(ready_count(&channel, &queue).await?, 10, "only the persistent messages survive");
+    assert_eq!(
+        ready_count(&channel, &queue).await?,
+        10,
+        "only the persistent messages survive"
+    );
     let mut survivors = Vec::new();
-    while let Some(message) = channel.basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true }).await? {
+    while let Some(message) = channel
+        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        .await?
+    {
         survivors.push(String::from_utf8(message.delivery.data.clone())?);
     }
     assert_eq!(survivors, bodies("persistent", 10));
@@ -205,9 +280,12 @@ async fn kafka_cluster_survives_one_killed_node_and_it_rejoins_the_isr() -> Resu
     produce(&cluster, &topic, &bodies("during", 5)).await?;
     cluster.start(3).await?;
     let what = format!("node 3 to rejoin the ISR of {topic}");
-    lab::until(Duration::from_secs(90), &what, Duration::from_millis(500), || async {
-        Ok(isr(&cluster, &topic).await?.contains(&3))
-    })
+    lab::until(
+        Duration::from_secs(90),
+        &what,
+        Duration::from_millis(500),
+        || async { Ok(isr(&cluster, &topic).await?.contains(&3)) },
+    )
     .await?;
     let mut expected = bodies("before", 5);
     expected.extend(bodies("during", 5));
@@ -223,12 +301,19 @@ async fn isr(kafka: &lab::Kafka, topic: &str) -> lab::Result<Vec<i32>> {
         .map_err(|e| lab::LabError::step("creating a metadata client", e))?;
     let topic = topic.to_string();
     let metadata = tokio::task::spawn_blocking(move || {
-        consumer.fetch_metadata(Some(&topic), Duration::from_secs(10)).map_err(|e| e.to_string())
+        consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| lab::LabError::step("fetching metadata", e))?
     .map_err(|e| lab::LabError::step("fetching metadata", e))?;
-    Ok(metadata.topics().first().and_then(|t| t.partitions().first()).map(|p| p.isr().to_vec()).unwrap_or_default())
+    Ok(metadata
+        .topics()
+        .first()
+        .and_then(|t| t.partitions().first())
+        .map(|p| p.isr().to_vec())
+        .unwrap_or_default())
 }
 
 /// Killing one RabbitMQ cluster node leaves a quorum queue working on the other two;
@@ -238,9 +323,18 @@ async fn rabbit_cluster_keeps_a_quorum_queue_with_one_node_killed() -> Result<()
     let cluster = lab::rabbit_cluster_with_faults().await?;
     let queue = lab::unique_name("jobs");
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     let channel = cluster.connect_to(1).await?.create_channel().await?;
-    channel.queue_declare(queue.as_str().into(), QueueDeclareOptions::durable(), arguments).await?;
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::durable(),
+            arguments,
+        )
+        .await?;
     cluster.kill(3).await?;
     publish_confirmed(&channel, &queue, &bodies("job", 10), true).await?;
     cluster.start(3).await?;

@@ -62,17 +62,29 @@ impl Containers {
                     .topology
                     .nodes()
                     .map(|p| {
-                        format!("cluster_formation.classic_config.nodes.{} = rabbit@{}\n", p.number, p.name())
+                        format!(
+                            "cluster_formation.classic_config.nodes.{} = rabbit@{}\n",
+                            p.number,
+                            p.name()
+                        )
                     })
                     .collect();
-                let conf = format!("cluster_formation.peer_discovery_backend = classic_config\n{peers}");
-                request = request.with_copy_to("/etc/rabbitmq/conf.d/90-brokerlings.conf", conf.into_bytes());
+                let conf = format!(
+                    "cluster_formation.peer_discovery_backend = classic_config\n{peers}"
+                );
+                request = request.with_copy_to(
+                    "/etc/rabbitmq/conf.d/90-brokerlings.conf",
+                    conf.into_bytes(),
+                );
             }
         } else {
             for (key, value) in kafka_env(node) {
                 request = request.with_env_var(key, value);
             }
-            request = request.with_mapped_port(node.kafka_port(), ContainerPort::Tcp(node.kafka_port()));
+            request = request.with_mapped_port(
+                node.kafka_port(),
+                ContainerPort::Tcp(node.kafka_port()),
+            );
         }
         request
     }
@@ -98,12 +110,25 @@ impl Containers {
             wait_ready(node).await?;
         }
         if topology == Topology::RabbitCluster {
-            let command = ExecCommand::new(["rabbitmqctl", "await_online_nodes", "3", "--timeout", "120"]);
-            crate::within(Duration::from_secs(130), "the 3 RabbitMQ containers to cluster", async {
-                containers[0].exec(command).await
-            })
+            let command = ExecCommand::new([
+                "rabbitmqctl",
+                "await_online_nodes",
+                "3",
+                "--timeout",
+                "120",
+            ]);
+            crate::within(
+                Duration::from_secs(130),
+                "the 3 RabbitMQ containers to cluster",
+                async { containers[0].exec(command).await },
+            )
             .await?
-            .map_err(|e| LabError::Docker(format!("clustering RabbitMQ: {}", one_line(&e.to_string()))))?;
+            .map_err(|e| {
+                LabError::Docker(format!(
+                    "clustering RabbitMQ: {}",
+                    one_line(&e.to_string())
+                ))
+            })?;
         }
         Ok(topology.nodes().map(NodeLayout::client_address).collect())
     }
@@ -112,13 +137,20 @@ impl Containers {
         let docker = docker().await?;
         let name = Self::container_name(node);
         let result = if kill {
-            let options = KillContainerOptions { signal: "SIGKILL".into() };
+            let options = KillContainerOptions {
+                signal: "SIGKILL".into(),
+            };
             docker.kill_container(&name, Some(options)).await
         } else {
-            let options = StopContainerOptions { t: Some(45), signal: None };
+            let options = StopContainerOptions {
+                t: Some(45),
+                signal: None,
+            };
             docker.stop_container(&name, Some(options)).await
         };
-        result.map_err(|e| LabError::Docker(format!("stopping {node}: {}", one_line(&e.to_string()))))
+        result.map_err(|e| {
+            LabError::Docker(format!("stopping {node}: {}", one_line(&e.to_string())))
+        })
     }
 
     pub(crate) async fn start_node(&self, node: NodeLayout) -> Result<()> {
@@ -126,21 +158,30 @@ impl Containers {
         docker
             .start_container(&Self::container_name(node), None)
             .await
-            .map_err(|e| LabError::Docker(format!("starting {node}: {}", one_line(&e.to_string()))))?;
+            .map_err(|e| {
+                LabError::Docker(format!("starting {node}: {}", one_line(&e.to_string())))
+            })?;
         wait_ready(node).await
     }
 
     /// The version of the `kafka-clients` jar inside the node's image.
     pub(crate) async fn kafka_version(&self, node: NodeLayout) -> Result<String> {
         let container = Self::start_container(node).await?;
-        let command = ExecCommand::new(["sh", "-c", "ls /opt/kafka/libs | grep '^kafka-clients-'"]);
-        let mut result = container
-            .exec(command)
-            .await
-            .map_err(|e| LabError::Docker(format!("asking {node} its version: {}", one_line(&e.to_string()))))?;
+        let command =
+            ExecCommand::new(["sh", "-c", "ls /opt/kafka/libs | grep '^kafka-clients-'"]);
+        let mut result = container.exec(command).await.map_err(|e| {
+            LabError::Docker(format!(
+                "asking {node} its version: {}",
+                one_line(&e.to_string())
+            ))
+        })?;
         let listing = result.stdout_to_vec().await.unwrap_or_default();
         let listing = String::from_utf8_lossy(&listing);
-        Ok(listing.trim().trim_start_matches("kafka-clients-").trim_end_matches(".jar").to_string())
+        Ok(listing
+            .trim()
+            .trim_start_matches("kafka-clients-")
+            .trim_end_matches(".jar")
+            .to_string())
     }
 
     pub(crate) async fn running(&self, topology: Topology) -> Vec<bool> {
@@ -164,9 +205,14 @@ impl Containers {
     pub(crate) async fn down(&self) -> Result<()> {
         let docker = docker().await?;
         for node in Topology::ALL.into_iter().flat_map(Topology::nodes) {
-            let options = RemoveContainerOptions { force: true, ..Default::default() };
+            let options = RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            };
             // A container that was never started is not an error here.
-            let _ = docker.remove_container(&Self::container_name(node), Some(options)).await;
+            let _ = docker
+                .remove_container(&Self::container_name(node), Some(options))
+                .await;
         }
         Ok(())
     }
@@ -181,7 +227,10 @@ async fn docker() -> Result<testcontainers_modules::testcontainers::bollard::Doc
 async fn wait_ready(node: NodeLayout) -> Result<()> {
     let address = node.client_address();
     let size = node.topology.size();
-    let what = format!("{node} (container {}) to answer", Containers::container_name(node));
+    let what = format!(
+        "{node} (container {}) to answer",
+        Containers::container_name(node)
+    );
     crate::until(START_TIMEOUT, &what, Duration::from_millis(500), || {
         let address = address.clone();
         async move {
@@ -199,8 +248,11 @@ async fn wait_ready(node: NodeLayout) -> Result<()> {
 /// Clients reach each node on its host port (`EXTERNAL`); nodes reach each other by
 /// container name on the Docker network (`INTERNAL`).
 fn kafka_env(node: NodeLayout) -> Vec<(String, String)> {
-    let voters: Vec<String> =
-        node.topology.nodes().map(|n| format!("{}@{}:9093", n.number, n.name())).collect();
+    let voters: Vec<String> = node
+        .topology
+        .nodes()
+        .map(|n| format!("{}@{}:9093", n.number, n.name()))
+        .collect();
     let replicas = node.topology.size().to_string();
     let min_isr = if node.topology.size() == 3 { "2" } else { "1" };
     let port = node.kafka_port();
@@ -216,7 +268,10 @@ fn kafka_env(node: NodeLayout) -> Vec<(String, String)> {
         ),
         (
             "KAFKA_ADVERTISED_LISTENERS",
-            &format!("EXTERNAL://127.0.0.1:{port},INTERNAL://{}:{internal}", node.name()),
+            &format!(
+                "EXTERNAL://127.0.0.1:{port},INTERNAL://{}:{internal}",
+                node.name()
+            ),
         ),
         (
             "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
@@ -229,7 +284,10 @@ fn kafka_env(node: NodeLayout) -> Vec<(String, String)> {
         ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", &replicas),
         ("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", &replicas),
         ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", min_isr),
-        ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", &replicas),
+        (
+            "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR",
+            &replicas,
+        ),
         ("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", min_isr),
         ("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0"),
     ]

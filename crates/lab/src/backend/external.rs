@@ -16,7 +16,10 @@ const VARS: [(Topology, &str); 4] = [
     (Topology::Rabbit, "BROKERLINGS_AMQP_URL"),
     (Topology::Kafka, "BROKERLINGS_KAFKA_BOOTSTRAP"),
     (Topology::RabbitCluster, "BROKERLINGS_AMQP_CLUSTER_URLS"),
-    (Topology::KafkaCluster, "BROKERLINGS_KAFKA_CLUSTER_BOOTSTRAP"),
+    (
+        Topology::KafkaCluster,
+        "BROKERLINGS_KAFKA_CLUSTER_BOOTSTRAP",
+    ),
 ];
 
 /// How long an external broker gets to answer before we call it unreachable.
@@ -29,7 +32,8 @@ pub(crate) struct External {
 impl External {
     /// Whether any external address is set in the environment.
     pub(crate) fn configured() -> bool {
-        VARS.iter().any(|(_, var)| std::env::var(var).is_ok_and(|v| !v.is_empty()))
+        VARS.iter()
+            .any(|(_, var)| std::env::var(var).is_ok_and(|v| !v.is_empty()))
     }
 
     pub(crate) fn from_env() -> Result<External> {
@@ -39,11 +43,15 @@ impl External {
                 Some(value) => {
                     let list: Vec<String> =
                         value.split(',').map(|a| a.trim().to_string()).collect();
-                    if list.len() != topology.size() || list.iter().any(String::is_empty) {
+                    if list.len() != topology.size() || list.iter().any(String::is_empty)
+                    {
                         return Err(LabError::BadSetting {
                             name: var,
                             value,
-                            expected: format!("{} address(es), comma-separated", topology.size()),
+                            expected: format!(
+                                "{} address(es), comma-separated",
+                                topology.size()
+                            ),
                         });
                     }
                     list
@@ -61,8 +69,12 @@ impl External {
 
     pub(crate) async fn ensure(&self, topology: Topology) -> Result<Vec<String>> {
         let addresses = self.addresses(topology);
-        let var = VARS.iter().find(|(t, _)| *t == topology).map_or("", |(_, v)| v);
-        let hint = format!("start those brokers (e.g. `docker compose up -d`) or set {var}");
+        let var = VARS
+            .iter()
+            .find(|(t, _)| *t == topology)
+            .map_or("", |(_, v)| v);
+        let hint =
+            format!("start those brokers (e.g. `docker compose up -d`) or set {var}");
         if topology.is_rabbit() {
             for url in &addresses {
                 let connection = probe::amqp_connect(url, ANSWER_TIMEOUT, &hint).await?;
@@ -70,14 +82,14 @@ impl External {
             }
         } else {
             let bootstrap = addresses.join(",");
-            probe::kafka_broker_ids(&bootstrap, ANSWER_TIMEOUT).await.map_err(|error| {
-                LabError::Unreachable {
+            probe::kafka_broker_ids(&bootstrap, ANSWER_TIMEOUT)
+                .await
+                .map_err(|error| LabError::Unreachable {
                     broker: "Kafka",
                     address: bootstrap.clone(),
                     cause: error.to_string(),
                     hint: hint.clone(),
-                }
-            })?;
+                })?;
         }
         Ok(addresses)
     }

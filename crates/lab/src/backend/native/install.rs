@@ -3,13 +3,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Dirs, create_dir, kafka, process, rabbitmq, write};
 use crate::{LabError, Result, versions};
 
 /// Shows one step at a time: a spinner with elapsed time on a terminal, plain lines
-/// elsewhere (CI logs).
+/// elsewhere (CI logs). Progress goes to stdout; stderr is kept for errors.
 pub struct Progress {
     bar: ProgressBar,
     started: Instant,
@@ -20,9 +20,9 @@ impl Progress {
     /// Starts showing `what`.
     pub fn step(what: impl Into<String>) -> Progress {
         let what = what.into();
-        let bar = ProgressBar::new_spinner();
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
         if bar.is_hidden() {
-            eprintln!("  … {what}");
+            println!("  … {what}");
         }
         bar.set_style(
             ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
@@ -30,28 +30,35 @@ impl Progress {
         );
         bar.set_message(what.clone());
         bar.enable_steady_tick(Duration::from_millis(120));
-        Progress { bar, started: Instant::now(), what }
+        Progress {
+            bar,
+            started: Instant::now(),
+            what,
+        }
     }
 
     /// Ends the step with a check mark and how long it took.
     pub fn done(self, note: &str) {
         self.bar.finish_and_clear();
         let secs = self.started.elapsed().as_secs_f64();
-        eprintln!("  ✓ {}{note} ({secs:.1} s)", self.what);
+        println!("  ✓ {}{note} ({secs:.1} s)", self.what);
     }
 }
 
 /// Installs RabbitMQ and Kafka for the native lab; a second run checks and returns.
 pub async fn install_native() -> Result<()> {
     let dirs = Dirs::new(crate::select::home());
-    eprintln!("Native lab in {}", dirs.home.display());
+    println!("Native lab in {}", dirs.home.display());
     install_kafka(&dirs).await?;
     install_rabbitmq(&dirs).await?;
     Ok(())
 }
 
 async fn install_kafka(dirs: &Dirs) -> Result<()> {
-    let what = format!("Kafka {} (jars from Maven Central)", versions::KAFKA_VERSION);
+    let what = format!(
+        "Kafka {} (jars from Maven Central)",
+        versions::KAFKA_VERSION
+    );
     if dirs.kafka_marker().exists() {
         Progress::step(what).done(": already installed");
         return Ok(());
@@ -85,11 +92,16 @@ async fn install_kafka(dirs: &Dirs) -> Result<()> {
         ],
     );
     mvn.current_dir(&install);
-    process::run_bounded("downloading the Kafka jars with Maven", mvn, Duration::from_secs(900))
-        .await?;
+    process::run_bounded(
+        "downloading the Kafka jars with Maven",
+        mvn,
+        Duration::from_secs(900),
+    )
+    .await?;
     let libs = kafka::libs_dir(dirs);
     let _ = std::fs::remove_dir_all(&libs);
-    std::fs::rename(&staging, &libs).map_err(LabError::io("moving the Kafka jars in place"))?;
+    std::fs::rename(&staging, &libs)
+        .map_err(LabError::io("moving the Kafka jars in place"))?;
     write(&dirs.kafka_marker(), versions::KAFKA_VERSION)?;
     step.done("");
     Ok(())
@@ -146,7 +158,8 @@ async fn install_rabbitmq(dirs: &Dirs) -> Result<()> {
     let install = dirs.rabbit_install();
     create_dir(&install)?;
     if let Some(host_version) = host_candidate().await.filter(|v| at_least_4_0(v)) {
-        let step = Progress::step(format!("RabbitMQ {host_version} from this host's packages"));
+        let step =
+            Progress::step(format!("RabbitMQ {host_version} from this host's packages"));
         apt_install(Path::new("/"), "rabbitmq-server").await?;
         // Debian starts the service on install; the lab runs its own nodes.
         let _ = process::run_bounded(
@@ -188,7 +201,10 @@ async fn install_rabbitmq(dirs: &Dirs) -> Result<()> {
         Duration::from_secs(1200),
     )
     .await?;
-    write(&staging.join("etc/hosts"), "127.0.0.1 localhost\n::1 localhost\n")?;
+    write(
+        &staging.join("etc/hosts"),
+        "127.0.0.1 localhost\n::1 localhost\n",
+    )?;
     let installed = std::fs::read_dir(staging.join("usr/lib/rabbitmq/lib"))
         .map_err(LabError::io("looking for RabbitMQ in the chroot"))?
         .filter_map(|e| e.ok())
@@ -196,11 +212,15 @@ async fn install_rabbitmq(dirs: &Dirs) -> Result<()> {
     if !installed {
         return Err(LabError::step(
             "checking the RabbitMQ version in the chroot",
-            format!("Debian {} did not give RabbitMQ {version}", versions::DEBIAN_SUITE),
+            format!(
+                "Debian {} did not give RabbitMQ {version}",
+                versions::DEBIAN_SUITE
+            ),
         ));
     }
     let _ = std::fs::remove_dir_all(&root);
-    std::fs::rename(&staging, &root).map_err(LabError::io("moving the chroot in place"))?;
+    std::fs::rename(&staging, &root)
+        .map_err(LabError::io("moving the chroot in place"))?;
     write(&dirs.rabbit_marker(), "chroot")?;
     step.done("");
     Ok(())
@@ -215,14 +235,20 @@ async fn host_candidate() -> Option<String> {
     )
     .await
     .ok()?;
-    let line = policy.lines().find(|l| l.trim_start().starts_with("Candidate:"))?;
+    let line = policy
+        .lines()
+        .find(|l| l.trim_start().starts_with("Candidate:"))?;
     let version = line.split_whitespace().nth(1)?.to_string();
     (version != "(none)").then_some(version)
 }
 
 fn at_least_4_0(version: &str) -> bool {
     let version = version.split(':').next_back().unwrap_or(version);
-    version.split('.').next().and_then(|major| major.parse::<u32>().ok()).is_some_and(|m| m >= 4)
+    version
+        .split('.')
+        .next()
+        .and_then(|major| major.parse::<u32>().ok())
+        .is_some_and(|m| m >= 4)
 }
 
 async fn apt_install(root: &Path, package: &str) -> Result<()> {
@@ -231,7 +257,10 @@ async fn apt_install(root: &Path, package: &str) -> Result<()> {
     if root != Path::new("/") {
         return Err(LabError::step("apt-get", "only the host's apt is used"));
     }
-    if process::run_bounded("apt-get install", apt, Duration::from_secs(900)).await.is_err() {
+    if process::run_bounded("apt-get install", apt, Duration::from_secs(900))
+        .await
+        .is_err()
+    {
         // The package lists may be missing on a fresh machine.
         process::run_bounded(
             "apt-get update",
@@ -241,8 +270,12 @@ async fn apt_install(root: &Path, package: &str) -> Result<()> {
         .await?;
         let mut apt = command("apt-get", &["install", "-y", "-q", package]);
         apt.env("DEBIAN_FRONTEND", "noninteractive");
-        process::run_bounded(&format!("apt-get install {package}"), apt, Duration::from_secs(900))
-            .await?;
+        process::run_bounded(
+            &format!("apt-get install {package}"),
+            apt,
+            Duration::from_secs(900),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -261,8 +294,6 @@ fn command(program: &str, args: &[&str]) -> tokio::process::Command {
     command.args(args);
     command
 }
-
-
 
 #[cfg(test)]
 mod tests {

@@ -41,7 +41,9 @@ pub(crate) struct KafkaInstall {
 
 impl KafkaInstall {
     pub(crate) fn load(dirs: &Dirs) -> KafkaInstall {
-        KafkaInstall { libs: libs_dir(dirs) }
+        KafkaInstall {
+            libs: libs_dir(dirs),
+        }
     }
 
     fn classpath(&self) -> String {
@@ -63,7 +65,12 @@ impl KafkaInstall {
         if !run.join("data").join("meta.properties").exists() {
             let mut format = tokio::process::Command::new("java");
             format
-                .args(["-cp", &self.classpath(), "kafka.tools.StorageTool", "format"])
+                .args([
+                    "-cp",
+                    &self.classpath(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                ])
                 .args(["-t", cluster_id(node.topology), "-c"])
                 .arg(&properties)
                 .env_clear()
@@ -85,7 +92,10 @@ impl KafkaInstall {
         .into_iter()
         .map(String::from)
         .chain([
-            format!("-Dlog4j2.configurationFile={}", run.join("log4j2.yaml").display()),
+            format!(
+                "-Dlog4j2.configurationFile={}",
+                run.join("log4j2.yaml").display()
+            ),
             "-cp".into(),
             self.classpath(),
             "kafka.Kafka".into(),
@@ -137,4 +147,3 @@ fn server_properties(run: &Path, node: NodeLayout) -> String {
         data = run.join("data").display(),
     )
 }
-

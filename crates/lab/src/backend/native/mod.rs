@@ -44,13 +44,17 @@ impl Dirs {
         Dirs { home }
     }
     fn rabbit_install(&self) -> PathBuf {
-        self.home.join("native").join(format!("rabbitmq-{}", versions::RABBITMQ_VERSION))
+        self.home
+            .join("native")
+            .join(format!("rabbitmq-{}", versions::RABBITMQ_VERSION))
     }
     fn rabbit_marker(&self) -> PathBuf {
         self.rabbit_install().join("installed")
     }
     fn kafka_install(&self) -> PathBuf {
-        self.home.join("native").join(format!("kafka-{}", versions::KAFKA_VERSION))
+        self.home
+            .join("native")
+            .join(format!("kafka-{}", versions::KAFKA_VERSION))
     }
     fn kafka_marker(&self) -> PathBuf {
         self.kafka_install().join("installed")
@@ -73,21 +77,32 @@ impl Native {
         if !native_installed() {
             return Err(LabError::Unavailable {
                 backend: "native",
-                reason: "it is not installed: run `cargo run -p brokerlings -- lab install`".into(),
+                reason:
+                    "it is not installed: run `cargo run -p brokerlings -- lab install`"
+                        .into(),
             });
         }
         let rabbit = rabbitmq::RabbitInstall::load(&dirs)?;
         let kafka = kafka::KafkaInstall::load(&dirs);
-        Ok(Native { dirs, rabbit, kafka })
+        Ok(Native {
+            dirs,
+            rabbit,
+            kafka,
+        })
     }
 
     /// Whether any node of any topology runs (a lab somebody brought up).
     pub(crate) fn any_running(&self) -> bool {
-        Topology::ALL.into_iter().any(|t| self.running(t).into_iter().any(|up| up))
+        Topology::ALL
+            .into_iter()
+            .any(|t| self.running(t).into_iter().any(|up| up))
     }
 
     pub(crate) fn running(&self, topology: Topology) -> Vec<bool> {
-        topology.nodes().map(|node| process::alive(&self.dirs.run(node)).is_some()).collect()
+        topology
+            .nodes()
+            .map(|node| process::alive(&self.dirs.run(node)).is_some())
+            .collect()
     }
 
     pub(crate) async fn ensure(&self, topology: Topology) -> Result<Vec<String>> {
@@ -115,13 +130,21 @@ impl Native {
             result?;
         }
         if topology == Topology::RabbitCluster {
-            self.rabbit.await_cluster(&self.dirs, topology.node(1), START_TIMEOUT).await?;
+            self.rabbit
+                .await_cluster(&self.dirs, topology.node(1), START_TIMEOUT)
+                .await?;
         }
         Ok(topology.nodes().map(NodeLayout::client_address).collect())
     }
 
     pub(crate) async fn stop_node(&self, node: NodeLayout, kill: bool) -> Result<()> {
-        process::stop(&self.dirs.run(node), kill, &node.to_string()).await
+        process::stop(
+            &self.dirs.run(node),
+            kill,
+            process::STOP_TIMEOUT,
+            &node.to_string(),
+        )
+        .await
     }
 
     pub(crate) async fn start_node(&self, node: NodeLayout) -> Result<()> {
@@ -137,18 +160,32 @@ impl Native {
     /// The version from the node's log line "Kafka version: X".
     pub(crate) fn kafka_version(&self, node: NodeLayout) -> Result<String> {
         let log = process::log_path(&self.dirs.run(node));
-        let text = std::fs::read_to_string(&log).map_err(LabError::io(format!("reading {}", log.display())))?;
+        let text = std::fs::read_to_string(&log)
+            .map_err(LabError::io(format!("reading {}", log.display())))?;
         text.lines()
             .rev()
             .find_map(|line| line.split("Kafka version: ").nth(1))
             .map(|rest| rest.split_whitespace().next().unwrap_or(rest).to_string())
-            .ok_or_else(|| LabError::step("reading the Kafka version", format!("no version line in {}", log.display())))
+            .ok_or_else(|| {
+                LabError::step(
+                    "reading the Kafka version",
+                    format!("no version line in {}", log.display()),
+                )
+            })
     }
 
     pub(crate) async fn down(&self) -> Result<()> {
-        let stops = Topology::ALL.into_iter().flat_map(Topology::nodes).map(|node| async move {
-            process::stop(&self.dirs.run(node), false, &node.to_string()).await
-        });
+        // All nodes stop together, so a Kafka cluster loses its controller quorum and
+        // its brokers cannot finish a controlled shutdown: a short grace, then a kill.
+        let grace = Duration::from_secs(10);
+        let stops =
+            Topology::ALL
+                .into_iter()
+                .flat_map(Topology::nodes)
+                .map(|node| async move {
+                    process::stop(&self.dirs.run(node), false, grace, &node.to_string())
+                        .await
+                });
         for result in join_all(stops).await {
             result?;
         }
@@ -170,24 +207,28 @@ impl Native {
         let address = node.client_address();
         let size = node.topology.size();
         let what = format!("{node} to answer at {}", probe::redact(&address));
-        let ready = crate::until(START_TIMEOUT, &what, Duration::from_millis(250), || {
-            let address = address.clone();
-            let run = run.clone();
-            async move {
-                if process::alive(&run).is_none() {
-                    return Err(LabError::step(
-                        format!("starting {node}"),
-                        format!("the process exited; see {}", process::log_path(&run).display()),
-                    ));
+        let ready =
+            crate::until(START_TIMEOUT, &what, Duration::from_millis(250), || {
+                let address = address.clone();
+                let run = run.clone();
+                async move {
+                    if process::alive(&run).is_none() {
+                        return Err(LabError::step(
+                            format!("starting {node}"),
+                            format!(
+                                "the process exited; see {}",
+                                process::log_path(&run).display()
+                            ),
+                        ));
+                    }
+                    if node.topology.is_rabbit() {
+                        probe::rabbit_ready(&address).await
+                    } else {
+                        probe::kafka_ready(&address, size).await
+                    }
                 }
-                if node.topology.is_rabbit() {
-                    probe::rabbit_ready(&address).await
-                } else {
-                    probe::kafka_ready(&address, size).await
-                }
-            }
-        })
-        .await;
+            })
+            .await;
         ready.map_err(|error| match error {
             LabError::Timeout { what, after } => LabError::Timeout {
                 what: format!("{what}; its log: {}", process::log_path(&run).display()),
@@ -200,15 +241,19 @@ impl Native {
 
 /// Reads a small text file, if it exists.
 fn read_trimmed(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// Writes a file of the lab, saying which one failed.
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(LabError::io(format!("writing {}", path.display())))
+    std::fs::write(path, text)
+        .map_err(LabError::io(format!("writing {}", path.display())))
 }
 
 /// Creates a directory of the lab (and its parents).
 fn create_dir(path: &Path) -> Result<()> {
-    std::fs::create_dir_all(path).map_err(LabError::io(format!("creating {}", path.display())))
+    std::fs::create_dir_all(path)
+        .map_err(LabError::io(format!("creating {}", path.display())))
 }

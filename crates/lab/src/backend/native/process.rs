@@ -14,8 +14,8 @@ use nix::unistd::Pid;
 
 use crate::{LabError, Result};
 
-/// How long a clean stop may take before the node is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(45);
+/// How long a clean stop of one node may take before it is killed.
+pub(crate) const STOP_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The node's log (stdout and stderr of the broker).
 pub(crate) fn log_path(run: &Path) -> PathBuf {
@@ -31,7 +31,9 @@ pub(crate) fn alive(run: &Path) -> Option<i32> {
     let pid: i32 = super::read_trimmed(&pid_path(run))?.parse().ok()?;
     // A pid file can outlive its process (a reboot, a kill); a zombie counts as dead.
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next())?;
+    let state = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.chars().next())?;
     (state != Some('Z')).then_some(pid)
 }
 
@@ -39,7 +41,10 @@ pub(crate) fn alive(run: &Path) -> Option<i32> {
 pub(crate) fn port_free(port: u16, node: &str) -> Result<()> {
     match std::net::TcpListener::bind(("127.0.0.1", port)) {
         Ok(_) => Ok(()),
-        Err(_) => Err(LabError::PortTaken { port, what: node.to_string() }),
+        Err(_) => Err(LabError::PortTaken {
+            port,
+            what: node.to_string(),
+        }),
     }
 }
 
@@ -58,7 +63,9 @@ pub(crate) async fn spawn_detached(
         .append(true)
         .open(log_path(run))
         .map_err(LabError::io(format!("opening {}", log_path(run).display())))?;
-    let log_err = log.try_clone().map_err(LabError::io("duplicating a log handle"))?;
+    let log_err = log
+        .try_clone()
+        .map_err(LabError::io("duplicating a log handle"))?;
     let mut command = Command::new("setsid");
     command
         .args(["-f", "sh", "-c", "echo $$ > \"$0\"; exec \"$@\""])
@@ -90,25 +97,34 @@ pub(crate) async fn spawn_detached(
     Ok(())
 }
 
-/// Stops the node running from `run`: SIGTERM and a bounded wait, or SIGKILL when
-/// `kill`. Signals go to the whole process group, so wrapper scripts go too.
-pub(crate) async fn stop(run: &Path, kill: bool, node: &str) -> Result<()> {
+/// Stops the node running from `run`: SIGTERM and up to `grace` to exit, or SIGKILL
+/// when `kill`. Signals go to the whole process group, so wrapper scripts go too.
+pub(crate) async fn stop(
+    run: &Path,
+    kill: bool,
+    grace: Duration,
+    node: &str,
+) -> Result<()> {
     let Some(pid) = alive(run) else {
         return Ok(());
     };
     let group = Pid::from_raw(pid);
-    let signal = if kill { Signal::SIGKILL } else { Signal::SIGTERM };
+    let signal = if kill {
+        Signal::SIGKILL
+    } else {
+        Signal::SIGTERM
+    };
     killpg(group, signal).map_err(|e| LabError::step(format!("signalling {node}"), e))?;
     let start = Instant::now();
     while alive(run).is_some() {
-        if start.elapsed() > STOP_TIMEOUT {
+        if start.elapsed() > grace {
             // A clean stop that hangs becomes a kill; the data is as a crash leaves it.
             let _ = killpg(group, Signal::SIGKILL);
         }
-        if start.elapsed() > STOP_TIMEOUT + Duration::from_secs(15) {
+        if start.elapsed() > grace + Duration::from_secs(15) {
             return Err(LabError::Timeout {
                 what: format!("{node} (pid {pid}) to exit"),
-                after: STOP_TIMEOUT + Duration::from_secs(15),
+                after: grace + Duration::from_secs(15),
             });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -135,7 +151,10 @@ pub(crate) async fn run_bounded(
         }
         let tail: Vec<&str> = detail.lines().rev().take(5).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(LabError::step(step, format!("{}: {}", output.status, tail.join(" / "))));
+        return Err(LabError::step(
+            step,
+            format!("{}: {}", output.status, tail.join(" / ")),
+        ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).to_string())
 }

@@ -21,7 +21,11 @@ pub(crate) struct RabbitInstall {
 impl RabbitInstall {
     pub(crate) fn load(dirs: &Dirs) -> Result<RabbitInstall> {
         let kind = super::read_trimmed(&dirs.rabbit_marker()).unwrap_or_default();
-        let root = if kind == "host" { PathBuf::from("/") } else { chroot_root(dirs) };
+        let root = if kind == "host" {
+            PathBuf::from("/")
+        } else {
+            chroot_root(dirs)
+        };
         Ok(RabbitInstall { root })
     }
 
@@ -87,7 +91,12 @@ impl RabbitInstall {
         if self.chrooted() {
             let proc_dir = self.root.join("proc").display().to_string();
             let root = self.root.display().to_string();
-            let args = vec![format!("--mount-proc={proc_dir}"), "chroot".into(), root, program.into()];
+            let args = vec![
+                format!("--mount-proc={proc_dir}"),
+                "chroot".into(),
+                root,
+                program.into(),
+            ];
             ("unshare".into(), args)
         } else {
             (program.into(), vec![])
@@ -98,7 +107,8 @@ impl RabbitInstall {
         let dir = self.on_host(&self.node_dir(dirs, node));
         let home = self.on_host(&self.home_dir(dirs));
         for d in [&dir, &home] {
-            std::fs::create_dir_all(d).map_err(LabError::io(format!("creating {}", d.display())))?;
+            std::fs::create_dir_all(d)
+                .map_err(LabError::io(format!("creating {}", d.display())))?;
         }
         let cookie = home.join(".erlang.cookie");
         if !cookie.exists() {
@@ -132,7 +142,8 @@ impl RabbitInstall {
     pub(crate) async fn spawn(&self, dirs: &Dirs, node: NodeLayout) -> Result<()> {
         self.write_config(dirs, node)?;
         let (program, args) = self.wrap(SERVER);
-        process::spawn_detached(&dirs.run(node), &program, &args, &self.env(dirs, node)).await
+        process::spawn_detached(&dirs.run(node), &program, &args, &self.env(dirs, node))
+            .await
     }
 
     /// Waits until all nodes of the cluster see each other.
@@ -144,8 +155,14 @@ impl RabbitInstall {
     ) -> Result<()> {
         let (program, mut args) = self.wrap(CTL);
         args.extend(
-            ["-n", &Self::node_name(node), "await_online_nodes", "3", "--timeout"]
-                .map(String::from),
+            [
+                "-n",
+                &Self::node_name(node),
+                "await_online_nodes",
+                "3",
+                "--timeout",
+            ]
+            .map(String::from),
         );
         args.push(timeout.as_secs().to_string());
         let mut command = tokio::process::Command::new(program);
@@ -165,9 +182,9 @@ pub(crate) fn chroot_root(dirs: &Dirs) -> PathBuf {
     dirs.rabbit_install().join("root")
 }
 
-
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(LabError::io(format!("setting the mode of {}", path.display())))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(
+        LabError::io(format!("setting the mode of {}", path.display())),
+    )
 }
