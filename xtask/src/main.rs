@@ -64,7 +64,7 @@ async fn test(cargo_args: &[String]) -> Result<ExitCode> {
         Err(error) => return Err(error.into()),
     }
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["test", "--workspace", "--all-targets"])
+        .args(["test", "--workspace"])
         .args(cargo_args)
         .status()
         .context("running cargo test")?;

@@ -20,6 +20,11 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Bounds a whole test, so a broker call without its own timeout cannot hang the run.
+async fn bounded(test: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    lab::within(Duration::from_secs(300), "the test to finish", test).await?
+}
+
 /// Publishes `bodies` to `queue` through the default exchange, each confirmed.
 async fn publish_confirmed(
     channel: &Channel,
@@ -127,90 +132,102 @@ async fn read_from_start(
 /// Every message sent to a durable queue on the single node arrives, in order.
 #[tokio::test]
 async fn round_trip_on_single_rabbit() -> Result<()> {
-    let rabbit = lab::rabbit().await?;
-    let connection = rabbit.connect().await?;
-    let channel = connection.create_channel().await?;
-    let queue = lab::unique_name("task_queue");
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions::durable(),
-            FieldTable::default(),
-        )
-        .await?;
-    let sent = bodies("task", 50);
-    publish_confirmed(&channel, &queue, &sent, true).await?;
-    assert_eq!(consume(&channel, &queue, sent.len()).await?, sent);
-    let version = rabbit.server_version().await?;
-    assert!(
-        version.starts_with("4.0."),
-        "expected RabbitMQ 4.0.x, got {version}"
-    );
-    println!("RabbitMQ {version} on {}", lab::lab().await?.kind());
-    Ok(())
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = connection.create_channel().await?;
+        let queue = lab::unique_name("task_queue");
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await?;
+        let sent = bodies("task", 50);
+        publish_confirmed(&channel, &queue, &sent, true).await?;
+        assert_eq!(consume(&channel, &queue, sent.len()).await?, sent);
+        let version = rabbit.server_version().await?;
+        assert!(
+            version.starts_with("4.0."),
+            "expected RabbitMQ 4.0.x, got {version}"
+        );
+        println!("RabbitMQ {version} on {}", lab::lab().await?.kind());
+        Ok(())
+    })
+    .await
 }
 
 /// Every record produced to a single-node topic is read back, in order.
 #[tokio::test]
 async fn round_trip_on_single_kafka() -> Result<()> {
-    let kafka = lab::kafka().await?;
-    let topic = lab::unique_name("events");
-    kafka.create_topic(&topic, 1, 1).await?;
-    let sent = bodies("event", 50);
-    produce(&kafka, &topic, &sent).await?;
-    assert_eq!(read_from_start(&kafka, &topic, sent.len()).await?, sent);
-    if let Ok(version) = kafka.server_version().await {
-        assert!(
-            version.starts_with("4."),
-            "expected Kafka 4.x, got {version}"
-        );
-        println!("Kafka {version} on {}", lab::lab().await?.kind());
-    }
-    Ok(())
+    bounded(async {
+        let kafka = lab::kafka().await?;
+        let topic = lab::unique_name("events");
+        kafka.create_topic(&topic, 1, 1).await?;
+        let sent = bodies("event", 50);
+        produce(&kafka, &topic, &sent).await?;
+        assert_eq!(read_from_start(&kafka, &topic, sent.len()).await?, sent);
+        if let Ok(version) = kafka.server_version().await {
+            assert!(
+                version.starts_with("4."),
+                "expected Kafka 4.x, got {version}"
+            );
+            println!("Kafka {version} on {}", lab::lab().await?.kind());
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// A quorum queue declared on node 1 takes messages on node 2 and serves them on node 3.
 #[tokio::test]
 async fn round_trip_on_rabbit_cluster_through_a_quorum_queue() -> Result<()> {
-    let cluster = lab::rabbit_cluster().await?;
-    let queue = lab::unique_name("orders");
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    let first = cluster.connect_to(1).await?.create_channel().await?;
-    first
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions::durable(),
-            arguments,
-        )
-        .await?;
-    let second = cluster.connect_to(2).await?.create_channel().await?;
-    let sent = bodies("order", 30);
-    publish_confirmed(&second, &queue, &sent, true).await?;
-    let third = cluster.connect_to(3).await?.create_channel().await?;
-    assert_eq!(consume(&third, &queue, sent.len()).await?, sent);
-    let nodes = cluster.management_get("/api/nodes").await?;
-    let running = nodes
-        .as_array()
-        .map_or(0, |n| n.iter().filter(|n| n["running"] == true).count());
-    assert_eq!(running, 3, "the cluster should have 3 running nodes");
-    Ok(())
+    bounded(async {
+        let cluster = lab::rabbit_cluster().await?;
+        let queue = lab::unique_name("orders");
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        let first = cluster.connect_to(1).await?.create_channel().await?;
+        first
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                arguments,
+            )
+            .await?;
+        let second = cluster.connect_to(2).await?.create_channel().await?;
+        let sent = bodies("order", 30);
+        publish_confirmed(&second, &queue, &sent, true).await?;
+        let third = cluster.connect_to(3).await?.create_channel().await?;
+        assert_eq!(consume(&third, &queue, sent.len()).await?, sent);
+        let nodes = cluster.management_get("/api/nodes").await?;
+        let running = nodes
+            .as_array()
+            .map_or(0, |n| n.iter().filter(|n| n["running"] == true).count());
+        assert_eq!(running, 3, "the cluster should have 3 running nodes");
+        Ok(())
+    })
+    .await
 }
 
 /// An RF-3 topic on the 3-node cluster takes `acks=all` records and serves them back.
 #[tokio::test]
 async fn round_trip_on_kafka_cluster_with_three_replicas() -> Result<()> {
-    let cluster = lab::kafka_cluster().await?;
-    assert_eq!(cluster.live_broker_ids().await?.len(), 3);
-    let topic = lab::unique_name("payments");
-    cluster.create_topic(&topic, 3, 3).await?;
-    let sent = bodies("payment", 30);
-    produce(&cluster, &topic, &sent).await?;
-    assert_eq!(read_from_start(&cluster, &topic, sent.len()).await?, sent);
-    Ok(())
+    bounded(async {
+        let cluster = lab::kafka_cluster().await?;
+        assert_eq!(cluster.live_broker_ids().await?.len(), 3);
+        let topic = lab::unique_name("payments");
+        cluster.create_topic(&topic, 3, 3).await?;
+        let sent = bodies("payment", 30);
+        produce(&cluster, &topic, &sent).await?;
+        assert_eq!(read_from_start(&cluster, &topic, sent.len()).await?, sent);
+        Ok(())
+    })
+    .await
 }
 
 /// Restarting RabbitMQ keeps the persistent messages of a durable classic queue and
@@ -219,78 +236,87 @@ async fn round_trip_on_kafka_cluster_with_three_replicas() -> Result<()> {
 #[tokio::test]
 async fn broker_restart_keeps_persistent_messages_and_loses_transient_ones() -> Result<()>
 {
-    let rabbit = lab::rabbit_with_faults().await?;
-    let queue = lab::unique_name("durable_queue");
-    {
+    bounded(async {
+        let rabbit = lab::rabbit_with_faults().await?;
+        let queue = lab::unique_name("durable_queue");
+        {
+            let connection = rabbit.connect().await?;
+            let channel = connection.create_channel().await?;
+            channel
+                .queue_declare(
+                    queue.as_str().into(),
+                    QueueDeclareOptions::durable(),
+                    FieldTable::default(),
+                )
+                .await?;
+            publish_confirmed(&channel, &queue, &bodies("persistent", 10), true).await?;
+            publish_confirmed(&channel, &queue, &bodies("transient", 7), false).await?;
+            assert_eq!(ready_count(&channel, &queue).await?, 17);
+        }
+        rabbit.restart(1).await?;
         let connection = rabbit.connect().await?;
         let channel = connection.create_channel().await?;
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await?;
-        publish_confirmed(&channel, &queue, &bodies("persistent", 10), true).await?;
-        publish_confirmed(&channel, &queue, &bodies("transient", 7), false).await?;
-        assert_eq!(ready_count(&channel, &queue).await?, 17);
-    }
-    rabbit.restart(1).await?;
-    let connection = rabbit.connect().await?;
-    let channel = connection.create_channel().await?;
-    assert_eq!(
-        ready_count(&channel, &queue).await?,
-        10,
-        "only the persistent messages survive"
-    );
-    let mut survivors = Vec::new();
-    while let Some(message) = channel
-        .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
-        .await?
-    {
-        survivors.push(String::from_utf8(message.delivery.data.clone())?);
-    }
-    assert_eq!(survivors, bodies("persistent", 10));
-    Ok(())
+        assert_eq!(
+            ready_count(&channel, &queue).await?,
+            10,
+            "only the persistent messages survive"
+        );
+        let mut survivors = Vec::new();
+        while let Some(message) = channel
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .await?
+        {
+            survivors.push(String::from_utf8(message.delivery.data.clone())?);
+        }
+        assert_eq!(survivors, bodies("persistent", 10));
+        Ok(())
+    })
+    .await
 }
 
 /// Stopping and starting the single Kafka node keeps the records it acknowledged.
 #[tokio::test]
 async fn kafka_stop_and_start_keeps_acknowledged_records() -> Result<()> {
-    let kafka = lab::kafka_with_faults().await?;
-    let topic = lab::unique_name("ledger");
-    kafka.create_topic(&topic, 1, 1).await?;
-    let sent = bodies("entry", 20);
-    produce(&kafka, &topic, &sent).await?;
-    kafka.stop(1).await?;
-    kafka.start(1).await?;
-    assert_eq!(read_from_start(&kafka, &topic, sent.len()).await?, sent);
-    Ok(())
+    bounded(async {
+        let kafka = lab::kafka_with_faults().await?;
+        let topic = lab::unique_name("ledger");
+        kafka.create_topic(&topic, 1, 1).await?;
+        let sent = bodies("entry", 20);
+        produce(&kafka, &topic, &sent).await?;
+        kafka.stop(1).await?;
+        kafka.start(1).await?;
+        assert_eq!(read_from_start(&kafka, &topic, sent.len()).await?, sent);
+        Ok(())
+    })
+    .await
 }
 
 /// With one of three nodes killed, an `acks=all` produce still succeeds (two in-sync
 /// replicas meet `min.insync.replicas=2`); the node restarts and rejoins the ISR.
 #[tokio::test]
 async fn kafka_cluster_survives_one_killed_node_and_it_rejoins_the_isr() -> Result<()> {
-    let cluster = lab::kafka_cluster_with_faults().await?;
-    let topic = lab::unique_name("orders");
-    cluster.create_topic(&topic, 1, 3).await?;
-    produce(&cluster, &topic, &bodies("before", 5)).await?;
-    cluster.kill(3).await?;
-    produce(&cluster, &topic, &bodies("during", 5)).await?;
-    cluster.start(3).await?;
-    let what = format!("node 3 to rejoin the ISR of {topic}");
-    lab::until(
-        Duration::from_secs(90),
-        &what,
-        Duration::from_millis(500),
-        || async { Ok(isr(&cluster, &topic).await?.contains(&3)) },
-    )
-    .await?;
-    let mut expected = bodies("before", 5);
-    expected.extend(bodies("during", 5));
-    assert_eq!(read_from_start(&cluster, &topic, 10).await?, expected);
-    Ok(())
+    bounded(async {
+        let cluster = lab::kafka_cluster_with_faults().await?;
+        let topic = lab::unique_name("orders");
+        cluster.create_topic(&topic, 1, 3).await?;
+        produce(&cluster, &topic, &bodies("before", 5)).await?;
+        cluster.kill(3).await?;
+        produce(&cluster, &topic, &bodies("during", 5)).await?;
+        cluster.start(3).await?;
+        let what = format!("node 3 to rejoin the ISR of {topic}");
+        lab::until(
+            Duration::from_secs(90),
+            &what,
+            Duration::from_millis(500),
+            || async { Ok(isr(&cluster, &topic).await?.contains(&3)) },
+        )
+        .await?;
+        let mut expected = bodies("before", 5);
+        expected.extend(bodies("during", 5));
+        assert_eq!(read_from_start(&cluster, &topic, 10).await?, expected);
+        Ok(())
+    })
+    .await
 }
 
 /// The in-sync replicas of partition 0 of `topic`, from the cluster's metadata.
@@ -320,25 +346,28 @@ async fn isr(kafka: &lab::Kafka, topic: &str) -> lab::Result<Vec<i32>> {
 /// the node comes back and rejoins.
 #[tokio::test]
 async fn rabbit_cluster_keeps_a_quorum_queue_with_one_node_killed() -> Result<()> {
-    let cluster = lab::rabbit_cluster_with_faults().await?;
-    let queue = lab::unique_name("jobs");
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    let channel = cluster.connect_to(1).await?.create_channel().await?;
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions::durable(),
-            arguments,
-        )
-        .await?;
-    cluster.kill(3).await?;
-    publish_confirmed(&channel, &queue, &bodies("job", 10), true).await?;
-    cluster.start(3).await?;
-    let third = cluster.connect_to(3).await?.create_channel().await?;
-    assert_eq!(consume(&third, &queue, 10).await?, bodies("job", 10));
-    Ok(())
+    bounded(async {
+        let cluster = lab::rabbit_cluster_with_faults().await?;
+        let queue = lab::unique_name("jobs");
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        let channel = cluster.connect_to(1).await?.create_channel().await?;
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                arguments,
+            )
+            .await?;
+        cluster.kill(3).await?;
+        publish_confirmed(&channel, &queue, &bodies("job", 10), true).await?;
+        cluster.start(3).await?;
+        let third = cluster.connect_to(3).await?.create_channel().await?;
+        assert_eq!(consume(&third, &queue, 10).await?, bodies("job", 10));
+        Ok(())
+    })
+    .await
 }
