@@ -3,8 +3,17 @@
 //! - `test`: the whole test suite against real brokers. If this machine has no way
 //!   of getting brokers yet (no Docker, no native lab, no addresses), it installs
 //!   the native lab first, so the command works on a fresh Debian/Ubuntu machine.
+//! - `check`: info.toml, crates, solutions, chapters, quizzes and proofs agree;
+//!   solutions pass, untouched exercises fail, proofs pass, the book builds.
+//! - `book`: build the book with pinned mdBook tools (installed if missing).
+//! - `browser-test`: open the built book in headless Chromium and use its quiz.
 //! - `measure-lab`: how long the lab takes to get each topology ready, from stopped.
 
+mod book;
+mod browser;
+mod check;
+
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
@@ -27,6 +36,16 @@ enum Task {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
+    /// Check that every chapter is complete and honest (prints a table).
+    Check {
+        /// Only the checks that read files (no builds, no brokers, no book).
+        #[arg(long)]
+        static_only: bool,
+    },
+    /// Build the book into book/book (installs the pinned mdBook tools if missing).
+    Book,
+    /// Open the built book in headless Chromium: diagram, quiz, feedback.
+    BrowserTest,
     /// Measure broker start-up: single nodes, then both 3-node clusters, from stopped.
     MeasureLab,
 }
@@ -48,8 +67,56 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.task {
         Task::Test { cargo_args } => test(&cargo_args).await,
+        Task::Check { static_only } => run_check(static_only),
+        Task::Book => {
+            let built = book::build(&root())?;
+            println!("Book built: {}", built.join("index.html").display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Task::BrowserTest => {
+            let built = book::build(&root())?;
+            browser::run(&built).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Task::MeasureLab => measure_lab().await.map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .expect("xtask lives inside the workspace")
+}
+
+fn run_check(static_only: bool) -> Result<ExitCode> {
+    let root = root();
+    let mut report = check::static_checks(&root);
+    if !static_only {
+        report.0.extend(check::run_checks(&root).0);
+        report.0.push(match book::build(&root) {
+            Ok(_) => check::Row {
+                check: "book builds",
+                subject: "book".into(),
+                problem: None,
+            },
+            Err(error) => check::Row {
+                check: "book builds",
+                subject: "book".into(),
+                problem: Some(lab::error::one_line(&format!("{error:#}"))),
+            },
+        });
+    }
+    println!("{report}");
+    for problem in report.problems() {
+        eprintln!("error: {problem}");
+    }
+    Ok(if report.failed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn test(cargo_args: &[String]) -> Result<ExitCode> {
@@ -63,8 +130,16 @@ async fn test(cargo_args: &[String]) -> Result<ExitCode> {
         }
         Err(error) => return Err(error.into()),
     }
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["test", "--workspace"])
+    // The untouched exercises fail by design; their checks run against the
+    // solutions, and `cargo xtask check` makes sure the exercises do fail.
+    let info = workbook::Info::load(&root())?;
+    let mut command =
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(["test", "--workspace"]);
+    for exercise in &info.exercises {
+        command.args(["--exclude", &exercise.exercise_package()]);
+    }
+    let status = command
         .args(cargo_args)
         .status()
         .context("running cargo test")?;

@@ -1,0 +1,143 @@
+//! The workbook's layout, read from `info.toml`: which exercises exist, in which
+//! order, with which chapter, brokers and hints, and where each of their parts lives.
+//!
+//! `info.toml` is the one list of exercises (as in rustlings). Everything else is
+//! derived from an exercise's `name`, e.g. `01_first_contact`:
+//!
+//! | part | path | package |
+//! |---|---|---|
+//! | exercise | `exercises/<name>/` | `exercise_<name>` |
+//! | solution | `solutions/<name>/` | `solution_<name>` |
+//! | checks | `exercises/<name>/tests/check.rs` (run against both) | |
+//! | chapter | `book/src/<chapter>` | |
+//! | quiz | `book/quizzes/<name>.toml` | |
+//! | proofs | `tests/<name>.rs` | `proofs` |
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// What went wrong reading `info.toml`; one line.
+#[derive(Debug, thiserror::Error)]
+pub enum InfoError {
+    /// It could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is not what we expect.
+    #[error("{path} is malformed: {reason}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, on one line.
+        reason: String,
+    },
+}
+
+/// The contents of `info.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Info {
+    /// Version of this file's format; 1.
+    pub format_version: u32,
+    /// The exercises, in the order a learner does them.
+    #[serde(default)]
+    pub exercises: Vec<Exercise>,
+}
+
+/// One exercise.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    /// `NN_slug`: the name of its folders, quiz and proofs.
+    pub name: String,
+    /// The book page that explains it, relative to `book/src/`.
+    pub chapter: String,
+    /// The topologies its checks need: `rabbit`, `kafka`, `rabbit-cluster`, `kafka-cluster`.
+    pub brokers: Vec<String>,
+    /// Hints, from a nudge to nearly the answer, shown one at a time.
+    pub hints: Vec<String>,
+}
+
+impl Exercise {
+    /// The exercise crate's folder.
+    pub fn exercise_dir(&self, root: &Path) -> PathBuf {
+        root.join("exercises").join(&self.name)
+    }
+    /// The solution crate's folder.
+    pub fn solution_dir(&self, root: &Path) -> PathBuf {
+        root.join("solutions").join(&self.name)
+    }
+    /// The exercise's package name.
+    pub fn exercise_package(&self) -> String {
+        format!("exercise_{}", self.name)
+    }
+    /// The solution's package name.
+    pub fn solution_package(&self) -> String {
+        format!("solution_{}", self.name)
+    }
+    /// The checks, written once in the exercise.
+    pub fn checks(&self, root: &Path) -> PathBuf {
+        self.exercise_dir(root).join("tests").join("check.rs")
+    }
+    /// The chapter page.
+    pub fn chapter_page(&self, root: &Path) -> PathBuf {
+        root.join("book").join("src").join(&self.chapter)
+    }
+    /// The quiz file.
+    pub fn quiz(&self, root: &Path) -> PathBuf {
+        quizzes_dir(root).join(format!("{}.toml", self.name))
+    }
+    /// The proofs of the quiz's behavioural questions.
+    pub fn proofs(&self, root: &Path) -> PathBuf {
+        root.join("tests").join(format!("{}.rs", self.name))
+    }
+}
+
+/// `book/quizzes/`.
+pub fn quizzes_dir(root: &Path) -> PathBuf {
+    root.join("book").join("quizzes")
+}
+
+impl Info {
+    /// Reads `<root>/info.toml`.
+    pub fn load(root: &Path) -> Result<Info, InfoError> {
+        let path = root.join("info.toml");
+        let text = std::fs::read_to_string(&path).map_err(|source| InfoError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let info: Info = toml::from_str(&text).map_err(|e| InfoError::Malformed {
+            path: path.clone(),
+            reason: e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        })?;
+        if info.format_version != 1 {
+            return Err(InfoError::Malformed {
+                path,
+                reason: format!("format_version {} is not 1", info.format_version),
+            });
+        }
+        Ok(info)
+    }
+
+    /// The exercise called `name`.
+    pub fn exercise(&self, name: &str) -> Option<&Exercise> {
+        self.exercises.iter().find(|e| e.name == name)
+    }
+}
+
+/// The workspace root: the nearest folder above `start` holding `info.toml`.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join("info.toml").is_file())
+        .map(Path::to_path_buf)
+}

@@ -1,0 +1,172 @@
+//! Checks for chapter 1 (do not modify): they run your functions against real
+//! brokers and assert what the brokers observed.
+//!
+//! The same checks run against the reference solution, so they are known to pass.
+
+use std::future::Future;
+use std::time::Duration;
+
+use first_contact::{
+    Delivered, consumer_config, declare_task_queue, producer_config, receive_events,
+    receive_tasks, send_events, send_tasks,
+};
+use lapin::options::{BasicGetOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::producer::FutureProducer;
+
+/// How long one check may take before it fails instead of hanging.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs one check with a deadline, so a consumer that never stops fails the check.
+async fn check(
+    what: &str,
+    body: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "check timed out after {} s while {what}: did your consumer stop after the last message?",
+            CHECK_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (1..=count).map(|i| format!("{prefix} #{i}")).collect()
+}
+
+/// Every task sent arrives exactly once, in order, with the body it was sent with.
+#[tokio::test]
+async fn every_task_arrives_once_in_order() -> anyhow::Result<()> {
+    check("sending and receiving 100 tasks", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = connection.create_channel().await?;
+        let queue = lab::unique_name("task_queue");
+        declare_task_queue(&channel, &queue).await?;
+        let tasks = numbered("task", 100);
+        send_tasks(&channel, &queue, &tasks).await?;
+        let received = receive_tasks(&channel, &queue, tasks.len()).await?;
+        assert_eq!(
+            received, tasks,
+            "the tasks that arrived differ from those sent"
+        );
+        // Every delivery was acknowledged: once the consumer's channel closes, none
+        // comes back to the queue.
+        channel.close(200, "check done".into()).await?;
+        let probe = connection.create_channel().await?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let left = probe
+            .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+            .await?;
+        assert_eq!(
+            left.message_count(),
+            0,
+            "unacknowledged tasks went back to the queue"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// The queue is durable: RabbitMQ refuses to redeclare it as non-durable.
+#[tokio::test]
+async fn task_queue_is_durable() -> anyhow::Result<()> {
+    check("declaring the task queue", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = connection.create_channel().await?;
+        let queue = lab::unique_name("task_queue");
+        declare_task_queue(&channel, &queue).await?;
+        let other = connection.create_channel().await?;
+        let transient = other
+            .queue_declare(queue.as_str().into(), QueueDeclareOptions::default(), FieldTable::default())
+            .await;
+        let error = transient.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            error.contains("PRECONDITION_FAILED") && error.contains("durable"),
+            "the queue accepted a non-durable redeclaration, so it is not durable (broker said: {error:?})"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Tasks are published as persistent messages (delivery mode 2), so a durable
+/// queue keeps them across a restart.
+#[tokio::test]
+async fn tasks_are_persistent() -> anyhow::Result<()> {
+    check("sending 3 tasks", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = connection.create_channel().await?;
+        let queue = lab::unique_name("task_queue");
+        declare_task_queue(&channel, &queue).await?;
+        send_tasks(&channel, &queue, &numbered("task", 3)).await?;
+        for _ in 0..3 {
+            let message = channel
+                .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "send_tasks returned before all 3 tasks were in the queue"
+                    )
+                })?;
+            let mode = message.delivery.properties.delivery_mode().unwrap_or(1);
+            assert_eq!(
+                mode, 2,
+                "a task was published with delivery mode {mode}, not 2 (persistent)"
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Produced events come back in order, and each delivery report gives the
+/// partition and the next offset of the log.
+#[tokio::test]
+async fn events_round_trip_with_delivery_reports() -> anyhow::Result<()> {
+    check("producing and consuming 100 events", async {
+        let kafka = lab::kafka().await?;
+        let topic = lab::unique_name("events");
+        kafka.create_topic(&topic, 1, 1).await?;
+        let producer: FutureProducer =
+            producer_config(&kafka.bootstrap_servers()).create()?;
+        let events = numbered("event", 100);
+        let reports = send_events(&producer, &topic, &events).await?;
+        let expected: Vec<Delivered> = (0..events.len() as i64)
+            .map(|offset| Delivered {
+                partition: 0,
+                offset,
+            })
+            .collect();
+        assert_eq!(
+            reports, expected,
+            "delivery reports of a new one-partition topic"
+        );
+        // The events were produced before the consumer's group existed.
+        let group = lab::unique_name("group");
+        let consumer: StreamConsumer =
+            consumer_config(&kafka.bootstrap_servers(), &group).create()?;
+        let received = receive_events(&consumer, &topic, events.len()).await?;
+        assert_eq!(
+            received, events,
+            "the events read differ from those produced"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// The producer identifies itself as the original tutorial's `my-app`.
+#[test]
+fn producer_is_my_app() {
+    let config = producer_config("127.0.0.1:9092");
+    assert_eq!(config.get("client.id"), Some("my-app"));
+    assert_eq!(config.get("bootstrap.servers"), Some("127.0.0.1:9092"));
+}

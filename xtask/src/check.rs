@@ -1,0 +1,694 @@
+//! `cargo xtask check`: keeps every chapter honest.
+//!
+//! Static checks read files only; run checks build and test crates against the lab.
+//! Each finding names its culprit (a question id, a proof, a file and anchor, an
+//! exercise), and the whole result is printed as one table.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use quiz::{Kind, Quiz};
+use workbook::{Exercise, Info};
+
+/// One row of the report.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What was checked, e.g. "proofs".
+    pub check: &'static str,
+    /// What it was checked on, e.g. an exercise name.
+    pub subject: String,
+    /// `None` when it passed; else what is wrong.
+    pub problem: Option<String>,
+}
+
+impl Row {
+    fn ok(check: &'static str, subject: impl Into<String>) -> Row {
+        Row {
+            check,
+            subject: subject.into(),
+            problem: None,
+        }
+    }
+    fn bad(
+        check: &'static str,
+        subject: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Row {
+        Row {
+            check,
+            subject: subject.into(),
+            problem: Some(problem.into()),
+        }
+    }
+    fn from(
+        check: &'static str,
+        subject: impl Into<String>,
+        problems: Vec<String>,
+    ) -> Row {
+        let problem = (!problems.is_empty()).then(|| problems.join("; "));
+        Row {
+            check,
+            subject: subject.into(),
+            problem,
+        }
+    }
+}
+
+/// The report: rows, printed as a table.
+#[derive(Debug, Default)]
+pub struct Report(pub Vec<Row>);
+
+impl Report {
+    /// Whether any row failed.
+    pub fn failed(&self) -> bool {
+        self.0.iter().any(|row| row.problem.is_some())
+    }
+
+    /// The problems, one line each, naming check and subject.
+    pub fn problems(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .filter_map(|r| {
+                r.problem
+                    .as_ref()
+                    .map(|p| format!("{} {}: {p}", r.check, r.subject))
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .0
+            .iter()
+            .map(|r| r.check.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let subject_width = self
+            .0
+            .iter()
+            .map(|r| r.subject.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        writeln!(
+            f,
+            "{:<width$}  {:<subject_width$}  result",
+            "check", "subject"
+        )?;
+        writeln!(f, "{}", "-".repeat(width + subject_width + 12))?;
+        for row in &self.0 {
+            let result = match &row.problem {
+                None => "ok".to_string(),
+                Some(problem) => format!("FAIL: {problem}"),
+            };
+            writeln!(
+                f,
+                "{:<width$}  {:<subject_width$}  {result}",
+                row.check, row.subject
+            )?;
+        }
+        let failed = self.0.iter().filter(|r| r.problem.is_some()).count();
+        write!(f, "{} checks, {failed} failed", self.0.len())
+    }
+}
+
+/// Checks that read files only: layout, quizzes, proofs, book includes, versions.
+pub fn static_checks(root: &Path) -> Report {
+    let mut report = Report::default();
+    let info = match Info::load(root) {
+        Ok(info) => info,
+        Err(error) => {
+            report
+                .0
+                .push(Row::bad("info.toml", "info.toml", error.to_string()));
+            return report;
+        }
+    };
+    report.0.push(Row::ok(
+        "info.toml",
+        format!("{} exercise(s)", info.exercises.len()),
+    ));
+    report.0.push(Row::from(
+        "listed",
+        "exercises/ solutions/ quizzes",
+        unlisted(root, &info),
+    ));
+    for exercise in &info.exercises {
+        report
+            .0
+            .push(Row::from("layout", &exercise.name, layout(root, exercise)));
+        report.0.push(quiz_row(root, exercise));
+        report
+            .0
+            .push(Row::from("proofs", &exercise.name, proofs(root, exercise)));
+    }
+    report.0.push(Row::from(
+        "includes",
+        "book/src",
+        includes(&root.join("book/src")),
+    ));
+    report
+        .0
+        .push(Row::from("versions", "README, book", versions(root)));
+    report
+}
+
+/// Folders and quizzes that info.toml does not list.
+fn unlisted(root: &Path, info: &Info) -> Vec<String> {
+    let listed: BTreeSet<&str> = info.exercises.iter().map(|e| e.name.as_str()).collect();
+    let mut problems = Vec::new();
+    for (dir, what) in [("exercises", "exercise"), ("solutions", "solution")] {
+        for name in entries(&root.join(dir))
+            .into_iter()
+            .filter(|n| root.join(dir).join(n).is_dir())
+        {
+            if !listed.contains(name.as_str()) {
+                problems.push(format!("{what} {dir}/{name} is not in info.toml"));
+            }
+        }
+    }
+    for file in entries(&workbook::quizzes_dir(root)) {
+        if let Some(name) = file.strip_suffix(".toml")
+            && !listed.contains(name)
+        {
+            problems.push(format!(
+                "quiz book/quizzes/{file} belongs to no exercise in info.toml"
+            ));
+        }
+    }
+    problems
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The exercise's parts exist and agree.
+fn layout(root: &Path, exercise: &Exercise) -> Vec<String> {
+    let mut problems = Vec::new();
+    let exercise_lib = exercise.exercise_dir(root).join("src/lib.rs");
+    let solution_lib = exercise.solution_dir(root).join("src/lib.rs");
+    for (path, what) in [
+        (&exercise_lib, "exercise src/lib.rs"),
+        (&solution_lib, "solution src/lib.rs"),
+        (&exercise.checks(root), "checks tests/check.rs"),
+        (&exercise.chapter_page(root), "chapter page"),
+    ] {
+        if !path.is_file() {
+            problems.push(format!("missing {what} ({})", relative(root, path)));
+        }
+    }
+    let stub = std::fs::read_to_string(&exercise_lib).unwrap_or_default();
+    if !stub.contains("// TODO") || !stub.contains("todo!(") {
+        problems
+            .push("the exercise has no `// TODO:` with a `todo!()` to fill in".into());
+    }
+    let manifest = |dir: PathBuf| {
+        std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default()
+    };
+    let exercise_manifest = manifest(exercise.exercise_dir(root));
+    let solution_manifest = manifest(exercise.solution_dir(root));
+    if !exercise_manifest.contains(&format!("name = \"{}\"", exercise.exercise_package()))
+    {
+        problems.push(format!(
+            "the exercise package is not named {}",
+            exercise.exercise_package()
+        ));
+    }
+    if !solution_manifest.contains(&format!("name = \"{}\"", exercise.solution_package()))
+    {
+        problems.push(format!(
+            "the solution package is not named {}",
+            exercise.solution_package()
+        ));
+    }
+    let checks_path = format!("../../exercises/{}/tests/check.rs", exercise.name);
+    if !solution_manifest.contains(&checks_path) {
+        problems.push(format!("the solution does not run the exercise's checks ([[test]] path = {checks_path:?})"));
+    }
+    let lib_name = |manifest: &str| {
+        manifest.split("[lib]").nth(1).and_then(|lib| {
+            lib.lines().find_map(|l| {
+                l.trim()
+                    .strip_prefix("name = ")
+                    .map(|n| n.trim_matches('"').to_string())
+            })
+        })
+    };
+    if lib_name(&exercise_manifest).is_none()
+        || lib_name(&exercise_manifest) != lib_name(&solution_manifest)
+    {
+        problems.push("exercise and solution must have the same [lib] name".into());
+    }
+    if exercise.hints.is_empty() || exercise.hints.iter().any(|h| h.trim().is_empty()) {
+        problems.push("info.toml gives it no hints (or an empty one)".into());
+    }
+    let summary =
+        std::fs::read_to_string(root.join("book/src/SUMMARY.md")).unwrap_or_default();
+    if !summary.contains(&format!("]({})", exercise.chapter)) {
+        problems.push(format!(
+            "book/src/SUMMARY.md does not list {}",
+            exercise.chapter
+        ));
+    }
+    problems
+}
+
+fn quiz_row(root: &Path, exercise: &Exercise) -> Row {
+    match Quiz::load_file(&exercise.quiz(root)) {
+        Err(error) => Row::bad("quiz", &exercise.name, error.to_string()),
+        Ok(quiz) => {
+            let mut problems = quiz.problems();
+            let behavioural = quiz
+                .questions
+                .iter()
+                .filter(|q| q.kind == Some(Kind::Behaviour))
+                .count();
+            if behavioural * 2 <= quiz.questions.len() {
+                problems.push(format!(
+                    "only {behavioural} of {} questions are behavioural; most must be",
+                    quiz.questions.len()
+                ));
+            }
+            let page =
+                std::fs::read_to_string(exercise.chapter_page(root)).unwrap_or_default();
+            if !page.contains(&format!("quizzes/{}.toml", exercise.name)) {
+                problems.push(format!("{} does not embed the quiz", exercise.chapter));
+            }
+            let subject = format!(
+                "{} ({} questions, {behavioural} behavioural)",
+                exercise.name,
+                quiz.questions.len()
+            );
+            Row::from("quiz", subject, problems)
+        }
+    }
+}
+
+/// Every behavioural question has exactly one proof, and every proof a question.
+pub fn proofs(root: &Path, exercise: &Exercise) -> Vec<String> {
+    let Ok(quiz) = Quiz::load_file(&exercise.quiz(root)) else {
+        return vec!["the quiz does not load (see the quiz row)".into()];
+    };
+    let proofs_path = exercise.proofs(root);
+    let source = std::fs::read_to_string(&proofs_path).unwrap_or_default();
+    let tests = test_functions(&source);
+    let mut problems = Vec::new();
+    let manifest =
+        std::fs::read_to_string(root.join("tests/Cargo.toml")).unwrap_or_default();
+    if !manifest.contains(&format!("path = \"{}.rs\"", exercise.name)) {
+        problems.push(format!(
+            "tests/Cargo.toml has no [[test]] for {}.rs",
+            exercise.name
+        ));
+    }
+    for question in quiz
+        .questions
+        .iter()
+        .filter(|q| q.kind == Some(Kind::Behaviour))
+    {
+        match tests.iter().filter(|t| **t == question.slug).count() {
+            0 => problems.push(format!(
+                "question {} has no proof (expected fn {} in {})",
+                question.id,
+                question.slug,
+                relative(root, &proofs_path)
+            )),
+            1 => {}
+            n => problems.push(format!("question {} has {n} proofs", question.id)),
+        }
+        if !source.contains(&format!("\"{}\"", question.slug)) {
+            problems.push(format!(
+                "the proof of {} never compares with its key (assert_key)",
+                question.id
+            ));
+        }
+    }
+    for test in &tests {
+        match quiz.question(test) {
+            None => problems.push(format!(
+                "proof {test} in {} proves no question of the quiz",
+                relative(root, &proofs_path)
+            )),
+            Some(q) if q.kind != Some(Kind::Behaviour) => problems.push(format!(
+                "proof {test} proves {}, which is marked a definition",
+                q.id
+            )),
+            Some(_) => {}
+        }
+    }
+    problems
+}
+
+/// Names of `#[test]` / `#[tokio::test]` functions in a proofs file.
+fn test_functions(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut attribute = false;
+    for line in source.lines().map(str::trim) {
+        if line.starts_with("#[tokio::test") || line == "#[test]" {
+            attribute = true;
+        } else if attribute && (line.starts_with("async fn ") || line.starts_with("fn "))
+        {
+            let name = line.trim_start_matches("async ").trim_start_matches("fn ");
+            names.push(name.split('(').next().unwrap_or_default().to_string());
+            attribute = false;
+        } else if !line.starts_with("#[") && !line.starts_with("///") {
+            attribute = false;
+        }
+    }
+    names
+}
+
+/// Every `{{#include}}`, `{{#rustdoc_include}}` and `{{#quiz}}` in the book resolves,
+/// anchors included (mdBook itself only logs a missing one).
+pub fn includes(book_src: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for page in entries(book_src).into_iter().filter(|f| f.ends_with(".md")) {
+        let text = std::fs::read_to_string(book_src.join(&page)).unwrap_or_default();
+        for (directive, target) in directives(&text) {
+            let (file, anchor) = match target.rsplit_once(':') {
+                Some((file, anchor))
+                    if !anchor.chars().all(|c| c.is_ascii_digit() || c == ':') =>
+                {
+                    (file, Some(anchor))
+                }
+                _ => (target.as_str(), None),
+            };
+            let path = book_src.join(file);
+            let Ok(content) = std::fs::read_to_string(&path) else {
+                problems.push(format!(
+                    "{page}: {{{{#{directive} {target}}}}} names a missing file {file}"
+                ));
+                continue;
+            };
+            if let Some(anchor) = anchor {
+                let start = content.contains(&format!("ANCHOR: {anchor}"));
+                let end = content.contains(&format!("ANCHOR_END: {anchor}"));
+                if !(start && end) {
+                    problems.push(format!("{page}: anchor `{anchor}` is not in {file}"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn directives(text: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for piece in text.split("{{#").skip(1) {
+        let Some((inside, _)) = piece.split_once("}}") else {
+            continue;
+        };
+        let mut words = inside.split_whitespace();
+        if let (Some(directive), Some(target)) = (words.next(), words.next())
+            && matches!(directive, "include" | "rustdoc_include" | "quiz")
+        {
+            found.push((directive.to_string(), target.to_string()));
+        }
+    }
+    found
+}
+
+/// README and the book's versions page name the pinned broker versions.
+fn versions(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let wanted = [
+        format!("RabbitMQ {}", lab::versions::RABBITMQ_VERSION),
+        format!("Kafka {}", lab::versions::KAFKA_VERSION),
+    ];
+    for file in ["README.md", "book/src/versions.md"] {
+        let text = std::fs::read_to_string(root.join(file))
+            .unwrap_or_default()
+            .replace("**", "");
+        let text = text
+            .replace("| RabbitMQ | ", "RabbitMQ ")
+            .replace("| Apache Kafka | ", "Kafka ");
+        for version in &wanted {
+            if !text.contains(version.as_str()) {
+                problems.push(format!("{file} does not name {version}"));
+            }
+        }
+    }
+    problems
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Checks that build and run crates: solutions pass, untouched exercises compile and
+/// fail, proofs pass.
+pub fn run_checks(root: &Path) -> Report {
+    let mut report = Report::default();
+    let Ok(info) = Info::load(root) else {
+        return report;
+    };
+    for exercise in &info.exercises {
+        let solution = cargo(root, &["test", "-p", &exercise.solution_package()]);
+        report.0.push(match solution {
+            Ok(()) => Row::ok("solution passes", &exercise.name),
+            Err(tail) => Row::bad(
+                "solution passes",
+                &exercise.name,
+                format!("its checks fail: {tail}"),
+            ),
+        });
+        report.0.push(untouched_exercise(root, exercise));
+    }
+    report.0.push(match cargo(root, &["test", "-p", "proofs"]) {
+        Ok(()) => Row::ok("proofs pass", "proofs"),
+        Err(tail) => Row::bad("proofs pass", "proofs", tail),
+    });
+    report
+}
+
+/// The untouched exercise must compile, and its checks must fail.
+pub fn untouched_exercise(root: &Path, exercise: &Exercise) -> Row {
+    let package = exercise.exercise_package();
+    if let Err(tail) = cargo(root, &["test", "--no-run", "-p", &package]) {
+        return Row::bad(
+            "exercise fails",
+            &exercise.name,
+            format!("the untouched exercise does not compile: {tail}"),
+        );
+    }
+    match cargo(root, &["test", "-p", &package]) {
+        Ok(()) => Row::bad(
+            "exercise fails",
+            &exercise.name,
+            format!(
+                "the untouched exercise {} passes its checks: they do not bite",
+                exercise.name
+            ),
+        ),
+        Err(_) => Row::ok("exercise fails", &exercise.name),
+    }
+}
+
+/// Runs cargo quietly in `root`; on failure returns the last lines of its output.
+fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let interesting: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("panicked")
+                || l.starts_with("error")
+                || l.contains("FAILED")
+                || l.contains("failed")
+        })
+        .take(4)
+        .collect();
+    Err(interesting.join(" / "))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Deliberate breakages, each of which must fail the check and name its culprit.
+
+    use super::*;
+
+    /// A scratch workbook: info.toml with one exercise `01_demo`, its quiz (one
+    /// behavioural and one definitional question), its proof, its chapter.
+    fn fixture(name: &str) -> PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("fixture paths have parents"))
+                .expect("temp dir");
+            std::fs::write(path, text).expect("temp file");
+        };
+        write(
+            "info.toml",
+            "format_version = 1\n[[exercises]]\nname = \"01_demo\"\nchapter = \"ch01.md\"\nbrokers = []\nhints = [\"look\"]\n",
+        );
+        write(
+            "book/quizzes/01_demo.toml",
+            r#"
+[[questions]]
+id = "01_demo/behaviour/reading_deletes"
+type = "MultipleChoice"
+prompt.prompt = "Does reading delete?"
+prompt.distractors = ["Yes"]
+answer.answer = "No"
+context = "It does not."
+
+[[questions]]
+id = "01_demo/definition/what"
+type = "ShortAnswer"
+prompt.prompt = "What?"
+answer.answer = "this"
+context = "Because."
+"#,
+        );
+        write(
+            "tests/01_demo.rs",
+            "#[tokio::test]\nasync fn reading_deletes() {\n    assert_key(\"01_demo\", \"reading_deletes\", false);\n}\n",
+        );
+        write(
+            "tests/Cargo.toml",
+            "[[test]]\nname = \"01_demo\"\npath = \"01_demo.rs\"\n",
+        );
+        write(
+            "exercises/01_demo/src/lib.rs",
+            "// ANCHOR: answer\npub fn answer() -> u32 {\n    // TODO: answer\n    todo!()\n}\n// ANCHOR_END: answer\n",
+        );
+        write("book/src/SUMMARY.md", "- [Demo](ch01.md)\n");
+        write(
+            "book/src/ch01.md",
+            "{{#include ../../exercises/01_demo/src/lib.rs:answer}}\n{{#quiz ../quizzes/01_demo.toml}}\n",
+        );
+        root
+    }
+
+    fn demo(root: &Path) -> Exercise {
+        Info::load(root)
+            .expect("fixture info.toml")
+            .exercises
+            .remove(0)
+    }
+
+    /// The fixture itself is consistent: the breakages below are what fails.
+    #[test]
+    fn a_consistent_fixture_has_no_proof_or_include_problems() {
+        let root = fixture("consistent");
+        assert_eq!(proofs(&root, &demo(&root)), Vec::<String>::new());
+        assert_eq!(includes(&root.join("book/src")), Vec::<String>::new());
+    }
+
+    /// Removing a proof fails the check, naming the question left unproven.
+    #[test]
+    fn a_removed_proof_is_named() {
+        let root = fixture("removed-proof");
+        std::fs::write(root.join("tests/01_demo.rs"), "// the proof was removed\n")
+            .expect("temp file");
+        let problems = proofs(&root, &demo(&root)).join("\n");
+        assert!(
+            problems.contains("question 01_demo/behaviour/reading_deletes has no proof"),
+            "{problems}"
+        );
+    }
+
+    /// A proof with no question fails the check, naming the proof.
+    #[test]
+    fn a_proof_without_a_question_is_named() {
+        let root = fixture("orphan-proof");
+        let source =
+            std::fs::read_to_string(root.join("tests/01_demo.rs")).expect("fixture");
+        let orphan =
+            format!("{source}\n#[tokio::test]\nasync fn acks_are_optional() {{}}\n");
+        std::fs::write(root.join("tests/01_demo.rs"), orphan).expect("temp file");
+        let problems = proofs(&root, &demo(&root)).join("\n");
+        assert!(problems.contains("proof acks_are_optional"), "{problems}");
+    }
+
+    /// An include pointing at a missing anchor fails the check, naming page, anchor and file.
+    #[test]
+    fn an_include_of_a_missing_anchor_is_named() {
+        let root = fixture("missing-anchor");
+        std::fs::write(
+            root.join("book/src/ch01.md"),
+            "{{#include ../../exercises/01_demo/src/lib.rs:no_such_anchor}}\n",
+        )
+        .expect("temp file");
+        let problems = includes(&root.join("book/src")).join("\n");
+        assert!(
+            problems.contains("ch01.md: anchor `no_such_anchor` is not in ../../exercises/01_demo/src/lib.rs"),
+            "{problems}"
+        );
+    }
+
+    /// An exercise whose checks pass untouched fails the check, naming the exercise.
+    /// This builds and runs a real (dependency-free) crate with cargo.
+    #[test]
+    fn an_exercise_that_passes_untouched_is_named() {
+        let root = fixture("passes-untouched");
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("has a parent"))
+                .expect("temp dir");
+            std::fs::write(path, text).expect("temp file");
+        };
+        write(
+            "Cargo.toml",
+            "[workspace]\nresolver = \"3\"\nmembers = [\"exercises/01_demo\"]\n",
+        );
+        write(
+            "exercises/01_demo/Cargo.toml",
+            "[package]\nname = \"exercise_01_demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[lib]\nname = \"demo\"\n",
+        );
+        // The "exercise" ships already solved, so its check passes.
+        write(
+            "exercises/01_demo/src/lib.rs",
+            "pub fn answer() -> u32 {\n    42\n}\n",
+        );
+        write(
+            "exercises/01_demo/tests/check.rs",
+            "#[test]\nfn answers() {\n    assert_eq!(demo::answer(), 42);\n}\n",
+        );
+        let row = untouched_exercise(&root, &demo(&root));
+        let problem = row.problem.unwrap_or_default();
+        assert!(
+            problem.contains("the untouched exercise 01_demo passes its checks"),
+            "{problem}"
+        );
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// The real workbook passes every static check.
+    #[test]
+    fn the_workbook_passes_its_static_checks() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let report = static_checks(&root);
+        assert!(!report.failed(), "{}", report.problems().join("\n"));
+    }
+}
