@@ -1,7 +1,9 @@
 //! `brokerlings`: the learner's and instructor's command line.
 //!
-//! For now it controls the broker lab (`lab install | up | down | status`); watch
-//! mode, hints, progress and quizzes come with the exercises.
+//! For now it controls the broker lab (`lab install | up | down | status`) and checks
+//! a learner's quiz answers (`answers NAME`); watch mode, hints and progress follow.
+
+mod answers;
 
 use std::process::ExitCode;
 
@@ -18,6 +20,17 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check your answers to a chapter's quiz (answers/NAME.toml), with explanations.
+    Answers {
+        /// The exercise / chapter, e.g. 01_first_contact.
+        name: String,
+        /// The answers file (default: answers/NAME.toml in the checkout).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// Write a starting answers file with every question (never overwrites).
+        #[arg(long)]
+        template: bool,
+    },
     /// Control the broker lab that checks run against.
     Lab {
         #[command(subcommand)]
@@ -73,7 +86,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", lab::error::one_line(&format!("{error:#}")));
             ExitCode::FAILURE
@@ -81,37 +94,48 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => welcome().await,
-        Some(Command::Lab { action }) => match action {
-            LabAction::Install => {
-                let started = std::time::Instant::now();
-                lab::install_native().await?;
-                println!(
-                    "Native lab ready ({:.1} s).",
-                    started.elapsed().as_secs_f64()
-                );
-                Ok(())
-            }
-            LabAction::Up { topologies, all } => {
-                let topologies: Vec<Topology> = if all {
-                    Topology::ALL.to_vec()
-                } else if topologies.is_empty() {
-                    vec![Topology::Rabbit, Topology::Kafka]
-                } else {
-                    topologies.into_iter().map(Topology::from).collect()
-                };
-                up(&topologies).await
-            }
-            LabAction::Down => {
-                let lab = lab::lab().await?;
-                lab.down().await?;
-                println!("Stopped the {} lab.", lab.kind());
-                Ok(())
-            }
-            LabAction::Status => status().await,
-        },
+        None => welcome().await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Answers {
+            name,
+            file,
+            template,
+        }) => answers::run(&name, file, template),
+        Some(Command::Lab { action }) => {
+            lab_command(action).await.map(|()| ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn lab_command(action: LabAction) -> anyhow::Result<()> {
+    match action {
+        LabAction::Install => {
+            let started = std::time::Instant::now();
+            lab::install_native().await?;
+            println!(
+                "Native lab ready ({:.1} s).",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        LabAction::Up { topologies, all } => {
+            let topologies: Vec<Topology> = if all {
+                Topology::ALL.to_vec()
+            } else if topologies.is_empty() {
+                vec![Topology::Rabbit, Topology::Kafka]
+            } else {
+                topologies.into_iter().map(Topology::from).collect()
+            };
+            up(&topologies).await
+        }
+        LabAction::Down => {
+            let lab = lab::lab().await?;
+            lab.down().await?;
+            println!("Stopped the {} lab.", lab.kind());
+            Ok(())
+        }
+        LabAction::Status => status().await,
     }
 }
 

@@ -178,6 +178,7 @@ impl Quiz {
             .map(|question| {
                 let verdict = match answers.0.get(&question.slug) {
                     None => Verdict::Missing,
+                    Some(Given::One(text)) if text.trim().is_empty() => Verdict::Missing,
                     Some(given) if question.accepts(given) => Verdict::Right,
                     Some(given) => Verdict::Wrong(given.clone()),
                 };
@@ -365,6 +366,31 @@ pub enum Verdict {
     Wrong(Given),
     /// Not answered.
     Missing,
+}
+
+impl Quiz {
+    /// A starting answers file: every question as a comment (with its options),
+    /// then its slug with an empty answer.
+    pub fn template(&self) -> String {
+        let mut text = format!(
+            "# Your answers to the quiz of {}: fill in each \"\" and run\n\
+             #   cargo run -p brokerlings -- answers {}\n",
+            self.chapter, self.chapter
+        );
+        for question in &self.questions {
+            text.push('\n');
+            for line in question.prompt.lines() {
+                text.push_str(&format!("# {line}\n"));
+            }
+            let mut options = question.options.clone();
+            options.sort();
+            for option in options {
+                text.push_str(&format!("#   - {option}\n"));
+            }
+            text.push_str(&format!("{} = \"\"\n", question.slug));
+        }
+        text
+    }
 }
 
 /// Joins a multi-line message into one line.
