@@ -1,9 +1,17 @@
 //! `brokerlings`: the learner's and instructor's command line.
 //!
-//! For now it controls the broker lab (`lab install | up | down | status`) and checks
-//! a learner's quiz answers (`answers NAME`); watch mode, hints and progress follow.
+//! Without a subcommand it starts watch mode on the current exercise. The other
+//! commands are one-shot and script-friendly: non-zero exit codes while something is
+//! pending or wrong, one-line errors.
 
 mod answers;
+mod commands;
+mod doctor;
+mod quiz_cmd;
+mod runner;
+mod state;
+mod watch;
+mod workbook_ctx;
 
 use std::process::ExitCode;
 
@@ -14,12 +22,68 @@ use lab::Topology;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Check only when you press `r` (for file systems where watching fails).
+    #[arg(long, global = true)]
+    manual_run: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Watch the current exercise and re-check it on every save (the default).
+    Watch,
+    /// List the exercises and their status.
+    List {
+        /// Only the done ones.
+        #[arg(long, conflicts_with = "pending")]
+        done: bool,
+        /// Only the pending ones.
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Check one exercise, or all; exits non-zero while any is pending.
+    Check {
+        /// The exercise, e.g. 01_first_contact.
+        name: Option<String>,
+        /// Check every exercise.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+    /// Show the next hint of an exercise (and the ones already shown).
+    Hint {
+        /// The exercise.
+        name: String,
+    },
+    /// Restore an exercise's starting code (your version is backed up).
+    Reset {
+        /// The exercise.
+        name: String,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Show how your code differs from the reference solution (once done).
+    Solution {
+        /// The exercise.
+        name: String,
+        /// Show it even if the exercise is not done.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Take a chapter's quiz in the terminal; answers go to answers/NAME.toml.
+    Quiz {
+        /// The exercise / chapter.
+        name: String,
+    },
+    /// Your progress (for instructors: --json, schema in `brokerlings progress --help`).
+    Progress {
+        /// Machine-readable: {format_version, current, done, total, exercises[{name, chapter, done, hints_shown}]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check this machine: toolchain, Docker, native brokers, ports, settings.
+    Doctor,
     /// Check your answers to a chapter's quiz (answers/NAME.toml), with explanations.
     Answers {
         /// The exercise / chapter, e.g. 01_first_contact.
@@ -96,7 +160,21 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => welcome().await.map(|()| ExitCode::SUCCESS),
+        None | Some(Command::Watch) => watch::run(cli.manual_run).await,
+        Some(Command::List { done, pending }) => commands::list(if done {
+            Some(true)
+        } else if pending {
+            Some(false)
+        } else {
+            None
+        }),
+        Some(Command::Check { name, all }) => commands::check(name, all).await,
+        Some(Command::Hint { name }) => commands::hint(&name),
+        Some(Command::Reset { name, yes }) => commands::reset(&name, yes),
+        Some(Command::Solution { name, force }) => commands::solution(&name, force),
+        Some(Command::Quiz { name }) => quiz_cmd::run(&name),
+        Some(Command::Progress { json }) => commands::progress(json),
+        Some(Command::Doctor) => doctor::run().await,
         Some(Command::Answers {
             name,
             file,
@@ -137,16 +215,6 @@ async fn lab_command(action: LabAction) -> anyhow::Result<()> {
         }
         LabAction::Status => status().await,
     }
-}
-
-async fn welcome() -> anyhow::Result<()> {
-    println!(
-        "brokerlings: learn RabbitMQ and Kafka in Rust, checked against real brokers."
-    );
-    println!("The exercises are on their way. Meanwhile:");
-    println!("  cargo run -p brokerlings -- lab up       start RabbitMQ + Kafka");
-    println!("  cargo run -p brokerlings -- lab status   see what runs");
-    status().await
 }
 
 async fn up(topologies: &[Topology]) -> anyhow::Result<()> {

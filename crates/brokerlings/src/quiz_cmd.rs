@@ -1,0 +1,123 @@
+//! `quiz NAME`: the chapter's quiz in the terminal, from the same TOML as the book.
+//! Each answer is explained at once and recorded in `answers/NAME.toml` (the file
+//! `answers NAME` checks).
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use quiz::{Answers, Given, Key, Quiz};
+
+use crate::workbook_ctx::Workbook;
+
+pub fn run(name: &str) -> Result<ExitCode> {
+    let workbook = Workbook::open()?;
+    workbook.exercise(name)?;
+    let quiz = Quiz::load(&workbook::quizzes_dir(&workbook.root), name)?;
+    let file = workbook.root.join("answers").join(format!("{name}.toml"));
+    let mut answers = if file.exists() {
+        Answers::load(&file)?
+    } else {
+        Answers::default()
+    };
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let mut right = 0;
+    println!(
+        "Quiz of {name}: {} questions. Your answers go to {}.",
+        quiz.questions.len(),
+        file.display()
+    );
+    for (number, question) in quiz.questions.iter().enumerate() {
+        println!(
+            "\n{}/{}. {}",
+            number + 1,
+            quiz.questions.len(),
+            question.prompt
+        );
+        let mut options = question.options.clone();
+        options.sort();
+        for (i, option) in options.iter().enumerate() {
+            println!("   {}) {option}", i + 1);
+        }
+        let given = loop {
+            print!(
+                "{} ",
+                if options.is_empty() {
+                    "answer>"
+                } else {
+                    "number>"
+                }
+            );
+            std::io::stdout().flush()?;
+            let Some(line) = lines.next() else {
+                bail!("the quiz ended early: no more input");
+            };
+            let line = line.context("reading your answer")?;
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            if options.is_empty() {
+                break Given::One(line.to_string());
+            }
+            match line
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| options.get(i.wrapping_sub(1)))
+            {
+                Some(option) => break Given::One(option.clone()),
+                None => println!("   type a number from 1 to {}", options.len()),
+            }
+        };
+        if question.accepts(&given) {
+            right += 1;
+            println!("   ✓ right");
+        } else {
+            let key = match &question.key {
+                Key::Text { answer, .. } => answer.clone(),
+                Key::Choice(choices) => choices.join(" + "),
+            };
+            println!("   ✗ the answer is: {key}");
+        }
+        for line in question.explanation.lines() {
+            println!("   {line}");
+        }
+        answers.0.insert(question.slug.clone(), given);
+    }
+    save(&file, &answers)?;
+    println!(
+        "\n{right} of {} right. Answers saved to {}.",
+        quiz.questions.len(),
+        file.display()
+    );
+    Ok(if right == quiz.questions.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn save(file: &std::path::Path, answers: &Answers) -> Result<()> {
+    let mut text = String::from(
+        "# Your quiz answers (written by `brokerlings quiz`; `brokerlings answers` checks them)\n",
+    );
+    for (slug, given) in &answers.0 {
+        match given {
+            Given::One(one) => {
+                text.push_str(&format!("{slug} = {}\n", toml::Value::String(one.clone())))
+            }
+            Given::Many(many) => {
+                let list: Vec<String> = many
+                    .iter()
+                    .map(|m| toml::Value::String(m.clone()).to_string())
+                    .collect();
+                text.push_str(&format!("{slug} = [{}]\n", list.join(", ")));
+            }
+        }
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(file, text).with_context(|| format!("writing {}", file.display()))
+}

@@ -1,0 +1,237 @@
+//! Runs an exercise's checks: a build, then the checks against the lab, bounded.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+/// How long the checks of one exercise may run once built.
+pub fn check_timeout() -> Duration {
+    let seconds = std::env::var("BROKERLINGS_CHECK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    Duration::from_secs(seconds)
+}
+
+/// How long a build may take (a cold build compiles lapin and rdkafka).
+const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// The result of checking one exercise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every check passed.
+    Passed,
+    /// The crate does not compile; the first compiler errors.
+    BuildFailed(String),
+    /// A check failed: its name and its own message.
+    Failed {
+        /// The failing check's name.
+        check: String,
+        /// What it said (its assertion or error message).
+        message: String,
+    },
+    /// The checks did not finish in time.
+    TimedOut(Duration),
+}
+
+impl Outcome {
+    /// Whether the exercise is done.
+    pub fn passed(&self) -> bool {
+        *self == Outcome::Passed
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Builds the exercise's checks without running them.
+pub fn build(root: &Path, package: &str) -> Result<Option<String>> {
+    let output = run_bounded(
+        cargo()
+            .args([
+                "test",
+                "--no-run",
+                "--quiet",
+                "--message-format",
+                "short",
+                "-p",
+                package,
+            ])
+            .current_dir(root),
+        BUILD_TIMEOUT,
+    )?;
+    let Some(output) = output else {
+        return Ok(Some(format!(
+            "the build did not finish within {} min",
+            BUILD_TIMEOUT.as_secs() / 60
+        )));
+    };
+    if output.status.success() {
+        return Ok(None);
+    }
+    let errors: Vec<String> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.contains("error"))
+        .take(8)
+        .map(str::to_string)
+        .collect();
+    Ok(Some(errors.join("\n")))
+}
+
+/// Builds and runs the exercise's checks.
+pub fn check(root: &Path, package: &str) -> Result<Outcome> {
+    if let Some(errors) = build(root, package)? {
+        return Ok(Outcome::BuildFailed(errors));
+    }
+    let timeout = check_timeout();
+    let output = run_bounded(
+        cargo()
+            .args(["test", "--quiet", "-p", package, "--test", "check"])
+            // The learner reads the check's message; a backtrace would bury it.
+            .env("RUST_BACKTRACE", "0")
+            .current_dir(root),
+        timeout,
+    )?;
+    let Some(output) = output else {
+        return Ok(Outcome::TimedOut(timeout));
+    };
+    if output.status.success() {
+        return Ok(Outcome::Passed);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Ok(first_failure(&stdout).unwrap_or_else(|| Outcome::Failed {
+        check: "checks".into(),
+        message: stderr
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }))
+}
+
+/// The first failing check in libtest's output, with its message.
+pub fn first_failure(stdout: &str) -> Option<Outcome> {
+    let start = stdout.find("---- ")?;
+    let block = &stdout[start + 5..];
+    let check = block.split(" stdout ----").next()?.trim().to_string();
+    let body = block
+        .split_once("----\n")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let mut message = Vec::new();
+    for line in body.lines() {
+        if line.starts_with("---- ")
+            || line.starts_with("note: ")
+            || line.starts_with("failures:")
+            || line.starts_with("stack backtrace:")
+        {
+            break;
+        }
+        if line.starts_with("thread '") && line.contains("panicked at") {
+            continue;
+        }
+        if line.trim().is_empty() && !message.is_empty() {
+            break;
+        }
+        if !line.trim().is_empty() {
+            message.push(line.trim_end().to_string());
+        }
+    }
+    let message = message.into_iter().take(12).collect::<Vec<_>>().join("\n");
+    Some(Outcome::Failed { check, message })
+}
+
+/// Runs `command` capturing its output; `None` if it did not finish in `timeout`
+/// (it is then killed, with everything it started).
+fn run_bounded(
+    command: &mut Command,
+    timeout: Duration,
+) -> Result<Option<std::process::Output>> {
+    use std::os::unix::process::CommandExt;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .context("starting cargo")?;
+    let stdout = child.stdout.take().context("cargo's stdout")?;
+    let stderr = child.stderr.take().context("cargo's stderr")?;
+    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buffer = Vec::new();
+            let _ = pipe.read_to_end(&mut buffer);
+            buffer
+        })
+    };
+    let (out, err) = (read(Box::new(stdout)), read(Box::new(stderr)));
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().context("waiting for cargo")? {
+            let stdout = out.join().unwrap_or_default();
+            let stderr = err.join().unwrap_or_default();
+            return Ok(Some(std::process::Output {
+                status,
+                stdout,
+                stderr,
+            }));
+        }
+        if started.elapsed() > timeout {
+            // The whole group: cargo, the test binary and anything it spawned.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The failing check's own message is what the learner sees.
+    #[test]
+    fn first_failure_finds_the_check_and_its_message() {
+        let stdout = "\nrunning 2 tests\n\
+            test a ... ok\n\
+            test every_task_arrives_once_in_order ... FAILED\n\n\
+            failures:\n\n\
+            ---- every_task_arrives_once_in_order stdout ----\n\
+            thread 'every_task_arrives_once_in_order' panicked at exercises/01/tests/check.rs:50:9:\n\
+            not yet implemented: publish the tasks\n\
+            note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\
+            failures:\n    every_task_arrives_once_in_order\n";
+        assert_eq!(
+            first_failure(stdout),
+            Some(Outcome::Failed {
+                check: "every_task_arrives_once_in_order".into(),
+                message: "not yet implemented: publish the tasks".into(),
+            })
+        );
+    }
+
+    /// A check returning an error (anyhow) shows the error.
+    #[test]
+    fn first_failure_shows_returned_errors() {
+        let stdout = "---- tasks_are_persistent stdout ----\n\
+            Error: check timed out after 60 s while sending 3 tasks: did your consumer stop after the last message?\n\n";
+        let Some(Outcome::Failed { message, .. }) = first_failure(stdout) else {
+            panic!("a failure was expected");
+        };
+        assert!(
+            message.contains("did your consumer stop after the last message?"),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! The learner's progress, kept in `.brokerlings/state.toml` at the checkout's root.
+//!
+//! ```toml
+//! # brokerlings progress (written by the CLI; delete it to start over)
+//! format_version = 1
+//! current = "01_first_contact"     # the exercise watch mode shows
+//! done = ["01_first_contact"]      # exercises whose checks passed last time they ran
+//!
+//! [hints_shown]                    # how many hints each exercise has revealed
+//! 01_first_contact = 2
+//! ```
+//!
+//! A missing file means a fresh start. A file that cannot be read is set aside as
+//! `state.toml.corrupt` with a warning, and the learner starts from a fresh state:
+//! progress marks are cheap to rebuild (`check --all`), a crash is not.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The progress of one learner in one checkout.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Always 1 for now.
+    pub format_version: u32,
+    /// The exercise watch mode shows.
+    pub current: Option<String>,
+    /// Exercises whose checks passed the last time they ran.
+    #[serde(default)]
+    pub done: BTreeSet<String>,
+    /// Hints revealed so far, per exercise.
+    #[serde(default)]
+    pub hints_shown: BTreeMap<String, usize>,
+}
+
+/// Where the state file lives in a checkout.
+pub fn path(root: &Path) -> PathBuf {
+    root.join(".brokerlings").join("state.toml")
+}
+
+impl State {
+    /// Loads the state, recovering (with a warning on stderr) from a corrupt file.
+    pub fn load(root: &Path) -> State {
+        let path = path(root);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return State {
+                format_version: 1,
+                ..State::default()
+            };
+        };
+        match toml::from_str::<State>(&text) {
+            Ok(state) if state.format_version == 1 => state,
+            _ => {
+                let aside = path.with_extension("toml.corrupt");
+                let _ = std::fs::rename(&path, &aside);
+                eprintln!(
+                    "warning: {} could not be read; starting from a fresh progress file (the old one is kept as {})",
+                    path.display(),
+                    aside.display()
+                );
+                State {
+                    format_version: 1,
+                    ..State::default()
+                }
+            }
+        }
+    }
+
+    /// Saves the state atomically (write, then rename).
+    pub fn save(&self, root: &Path) -> Result<()> {
+        let path = path(root);
+        let dir = path.parent().context("the state file has a folder")?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let text = format!(
+            "# brokerlings progress (written by the CLI; delete it to start over)\n{}",
+            toml::to_string(self).context("serialising the progress")?
+        );
+        let temporary = path.with_extension("toml.tmp");
+        std::fs::write(&temporary, text)
+            .with_context(|| format!("writing {}", temporary.display()))?;
+        std::fs::rename(&temporary, &path)
+            .with_context(|| format!("replacing {}", path.display()))
+    }
+
+    /// Records the verdict of a check run.
+    pub fn record(&mut self, exercise: &str, passed: bool) {
+        if passed {
+            self.done.insert(exercise.to_string());
+        } else {
+            self.done.remove(exercise);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("state-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    /// What is saved is what is loaded.
+    #[test]
+    fn state_round_trips() {
+        let root = scratch("round-trip");
+        let mut state = State::load(&root);
+        state.current = Some("01_first_contact".into());
+        state.record("01_first_contact", true);
+        state.hints_shown.insert("01_first_contact".into(), 2);
+        state.save(&root).expect("saves");
+        assert_eq!(State::load(&root), state);
+    }
+
+    /// A corrupt file is set aside and a fresh state returned, never a crash.
+    #[test]
+    fn corrupt_state_is_recovered() {
+        let root = scratch("corrupt");
+        std::fs::create_dir_all(root.join(".brokerlings")).expect("temp dir");
+        std::fs::write(path(&root), "current = [[[ not toml").expect("temp file");
+        let state = State::load(&root);
+        assert_eq!(state.done.len(), 0);
+        assert!(root.join(".brokerlings/state.toml.corrupt").exists());
+    }
+}

@@ -1,0 +1,367 @@
+//! Watch mode, the default: the current exercise, re-checked on every save.
+//!
+//! The screen is a pure function of [`Screen`] ([`render`]), unit-tested below; the
+//! loop feeds it events from three sources: file changes (debounced), key presses
+//! and finished checks.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::{cursor, execute, terminal};
+use notify_debouncer_mini::{new_debouncer, notify::RecursiveMode};
+use tokio::sync::mpsc;
+
+use crate::commands::{self, describe};
+use crate::runner::Outcome;
+use crate::workbook_ctx::Workbook;
+
+/// What the screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screen {
+    /// The current exercise.
+    pub exercise: String,
+    /// Its book page.
+    pub chapter: String,
+    /// The file to edit.
+    pub file: String,
+    /// Exercises done, and in all.
+    pub done: usize,
+    /// Exercises in all.
+    pub total: usize,
+    /// Where the current check is.
+    pub status: Status,
+    /// A hint, the list, or another message, below the status.
+    pub note: Option<String>,
+    /// Whether checks run only on `r` (no file watching).
+    pub manual: bool,
+}
+
+/// Where the current exercise's check is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing has run yet.
+    Waiting,
+    /// A check is running (building, starting brokers, checking).
+    Checking,
+    /// The last check's outcome.
+    Done(Outcome),
+}
+
+/// The whole screen as text (lines end with `\n`).
+pub fn render(screen: &Screen) -> String {
+    let width = 30;
+    let filled = (screen.done * width).checked_div(screen.total).unwrap_or(0);
+    let bar = format!("{}{}", "█".repeat(filled), "░".repeat(width - filled));
+    let status = match &screen.status {
+        Status::Waiting => "waiting for the first check".to_string(),
+        Status::Checking => "⏳ checking (build, brokers, checks) …".to_string(),
+        Status::Done(outcome) => describe(outcome),
+    };
+    let mut text = format!(
+        "brokerlings · {}   (book: {})\nedit: {}\n\n{status}\n",
+        screen.exercise, screen.chapter, screen.file
+    );
+    if matches!(&screen.status, Status::Done(outcome) if outcome.passed()) {
+        text.push_str(
+            "\nDone! Press n for the next exercise, or take the quiz: brokerlings quiz ",
+        );
+        text.push_str(&screen.exercise);
+        text.push('\n');
+    }
+    if let Some(note) = &screen.note {
+        text.push('\n');
+        text.push_str(note.trim_end());
+        text.push('\n');
+    }
+    let trigger = if screen.manual {
+        "r check now (manual mode)"
+    } else {
+        "checks run on save · r run"
+    };
+    text.push_str(&format!(
+        "\n[{bar}] {}/{} done\n{trigger} · n next · h hint · l list · c check all · q quit\n",
+        screen.done, screen.total
+    ));
+    text
+}
+
+enum Event {
+    Saved,
+    Key(KeyEvent),
+    Checked(String, Result<Outcome, String>),
+}
+
+/// Restores the terminal however watch mode ends.
+struct RawMode;
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = terminal::disable_raw_mode();
+        let _ = execute!(std::io::stdout(), cursor::Show);
+    }
+}
+
+pub async fn run(manual: bool) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!(
+            "watch mode needs a terminal; in scripts use `brokerlings check NAME` or `check --all`"
+        );
+    }
+    let mut workbook = Workbook::open()?;
+    let Some(first) = workbook.current().cloned() else {
+        println!(
+            "Every exercise is done. `brokerlings list` shows them; `brokerlings quiz NAME` quizzes you."
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let keys = tx.clone();
+    std::thread::spawn(move || {
+        while let Ok(event) = crossterm::event::read() {
+            if let TermEvent::Key(key) = event
+                && keys.send(Event::Key(key)).is_err()
+            {
+                break;
+            }
+        }
+    });
+    let saves = tx.clone();
+    let mut debouncer = new_debouncer(
+        Duration::from_millis(200),
+        move |result: notify_debouncer_mini::DebounceEventResult| {
+            if result.is_ok() {
+                let _ = saves.send(Event::Saved);
+            }
+        },
+    )
+    .context("starting the file watcher (use --manual-run if watching fails here)")?;
+
+    let _raw = RawMode;
+    terminal::enable_raw_mode().context("switching the terminal to raw mode")?;
+    let mut exercise = first;
+    let (done, total) = workbook.progress();
+    let mut screen = Screen {
+        exercise: exercise.name.clone(),
+        chapter: exercise.chapter.clone(),
+        file: format!("exercises/{}/src/lib.rs", exercise.name),
+        done,
+        total,
+        status: Status::Waiting,
+        note: None,
+        manual,
+    };
+    let mut watched = None;
+    let mut rerun = false;
+    let start_check = |name: String, tx: mpsc::UnboundedSender<Event>| {
+        tokio::spawn(async move {
+            let result = async {
+                let workbook = Workbook::open().map_err(|e| format!("{e:#}"))?;
+                let exercise = workbook
+                    .exercise(&name)
+                    .map_err(|e| format!("{e:#}"))?
+                    .clone();
+                commands::check_one(&workbook, &exercise)
+                    .await
+                    .map_err(|e| format!("{e:#}"))
+            }
+            .await;
+            let _ = tx.send(Event::Checked(name, result));
+        });
+    };
+    start_check(exercise.name.clone(), tx.clone());
+    let mut running = true;
+    screen.status = Status::Checking;
+    loop {
+        if !manual && watched.as_deref() != Some(exercise.name.as_str()) {
+            let src = exercise.exercise_dir(&workbook.root).join("src");
+            if let Some(old) = &watched {
+                let old_src = workbook.root.join("exercises").join(old).join("src");
+                let _ = debouncer.watcher().unwatch(&old_src);
+            }
+            debouncer
+                .watcher()
+                .watch(&src, RecursiveMode::Recursive)
+                .with_context(|| {
+                    format!(
+                        "watching {} (use --manual-run if watching fails here)",
+                        src.display()
+                    )
+                })?;
+            watched = Some(exercise.name.clone());
+        }
+        draw(&screen)?;
+        let Some(event) = rx.recv().await else { break };
+        match event {
+            Event::Saved
+            | Event::Key(KeyEvent {
+                code: KeyCode::Char('r'),
+                ..
+            }) => {
+                if matches!(event, Event::Saved) && manual {
+                    continue;
+                }
+                if running {
+                    rerun = true;
+                } else {
+                    running = true;
+                    screen.status = Status::Checking;
+                    screen.note = None;
+                    start_check(exercise.name.clone(), tx.clone());
+                }
+            }
+            Event::Checked(name, result) => {
+                running = false;
+                workbook = Workbook::open()?;
+                match result {
+                    Ok(outcome) => {
+                        workbook.state.record(&name, outcome.passed());
+                        workbook.state.save(&workbook.root)?;
+                        if name == exercise.name {
+                            screen.status = Status::Done(outcome);
+                        }
+                    }
+                    Err(error) => screen.note = Some(format!("error: {error}")),
+                }
+                (screen.done, screen.total) = workbook.progress();
+                if rerun {
+                    rerun = false;
+                    running = true;
+                    screen.status = Status::Checking;
+                    start_check(exercise.name.clone(), tx.clone());
+                }
+            }
+            Event::Key(key) => match key.code {
+                KeyCode::Char('q') | KeyCode::Esc => break,
+                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break;
+                }
+                KeyCode::Char('h') => {
+                    screen.note = Some(commands::reveal_hint(&mut workbook, &exercise)?);
+                }
+                KeyCode::Char('l') => {
+                    let lines: Vec<String> = workbook
+                        .info
+                        .exercises
+                        .iter()
+                        .map(|e| {
+                            let mark = if workbook.state.done.contains(&e.name) {
+                                "✓"
+                            } else {
+                                "·"
+                            };
+                            format!("{mark} {}", e.name)
+                        })
+                        .collect();
+                    screen.note = Some(lines.join("\n"));
+                }
+                KeyCode::Char('c') => {
+                    screen.note = Some("checking every exercise: run `brokerlings check --all` in another terminal to see each verdict".into());
+                    if !running {
+                        running = true;
+                        screen.status = Status::Checking;
+                        start_check(exercise.name.clone(), tx.clone());
+                    }
+                }
+                KeyCode::Char('n') => {
+                    let next = workbook.next_pending(Some(&exercise.name)).cloned();
+                    match next {
+                        Some(next) if next.name != exercise.name => {
+                            exercise = next;
+                            workbook.state.current = Some(exercise.name.clone());
+                            workbook.state.save(&workbook.root)?;
+                            screen.exercise = exercise.name.clone();
+                            screen.chapter = exercise.chapter.clone();
+                            screen.file =
+                                format!("exercises/{}/src/lib.rs", exercise.name);
+                            screen.status = Status::Waiting;
+                            screen.note = None;
+                        }
+                        _ => screen.note = Some("no other exercise is pending".into()),
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn draw(screen: &Screen) -> Result<()> {
+    let mut out = std::io::stdout();
+    execute!(
+        out,
+        terminal::Clear(terminal::ClearType::All),
+        cursor::MoveTo(0, 0)
+    )?;
+    // Raw mode: every line needs its carriage return.
+    write!(out, "{}", render(screen).replace('\n', "\r\n"))?;
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screen(status: Status) -> Screen {
+        Screen {
+            exercise: "01_first_contact".into(),
+            chapter: "ch01-first-contact.md".into(),
+            file: "exercises/01_first_contact/src/lib.rs".into(),
+            done: 1,
+            total: 4,
+            status,
+            note: None,
+            manual: false,
+        }
+    }
+
+    /// A failing check shows its own name and message, and the progress bar counts.
+    #[test]
+    fn a_failed_check_shows_its_message_and_progress() {
+        let outcome = Outcome::Failed {
+            check: "every_task_arrives_once_in_order".into(),
+            message: "not yet implemented: publish the tasks".into(),
+        };
+        let text = render(&screen(Status::Done(outcome)));
+        assert!(text.contains("✗ every_task_arrives_once_in_order:\nnot yet implemented: publish the tasks"), "{text}");
+        assert!(text.contains("] 1/4 done"), "{text}");
+        assert!(
+            text.contains("███████░"),
+            "a quarter of the bar is filled: {text}"
+        );
+        assert!(!text.contains("Done!"));
+    }
+
+    /// A pass says what to do next.
+    #[test]
+    fn a_pass_points_to_the_next_exercise_and_the_quiz() {
+        let text = render(&screen(Status::Done(Outcome::Passed)));
+        assert!(text.contains("✓ all checks pass"));
+        assert!(text.contains("Press n for the next exercise"));
+        assert!(text.contains("brokerlings quiz 01_first_contact"));
+    }
+
+    /// A hung check ends with the timeout message a learner can act on.
+    #[test]
+    fn a_timeout_asks_about_the_consumer() {
+        let text = render(&screen(Status::Done(Outcome::TimedOut(
+            Duration::from_secs(30),
+        ))));
+        assert!(text.contains(
+            "check timed out after 30 s: did your consumer stop after the last message?"
+        ));
+    }
+
+    /// Manual mode says how to run a check.
+    #[test]
+    fn manual_mode_says_press_r() {
+        let mut s = screen(Status::Waiting);
+        s.manual = true;
+        assert!(render(&s).contains("r check now (manual mode)"));
+    }
+}
