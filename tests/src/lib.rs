@@ -7,9 +7,14 @@ use std::time::Duration;
 
 use quiz::{Given, Kind, Quiz};
 
-/// Where the quiz files are: `book/quizzes/`.
+/// Where the quiz files are: `book/quizzes/` of the checkout the tests run in
+/// (cargo runs them from this package's folder).
 pub fn quizzes_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../book/quizzes")
+    let root = std::env::current_dir()
+        .ok()
+        .and_then(|dir| workbook::find_root(&dir))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."));
+    workbook::quizzes_dir(&root)
 }
 
 /// What a proof saw on the broker, in the terms a quiz answer uses.

@@ -1,7 +1,7 @@
 //! `cargo xtask book`: builds the book with pinned tools, installing them if missing.
 //!
 //! The tools are built from the Rust registry with `cargo install --locked` into
-//! `target/book-tools/`, so they never clash with other versions on the machine, and
+//! `target/book-tools/` (in `$CARGO_TARGET_DIR` if set), so they never clash with other versions on the machine, and
 //! the build works offline once they are there.
 
 use std::path::{Path, PathBuf};
@@ -16,9 +16,11 @@ pub const TOOLS: [(&str, &str); 3] = [
     ("mdbook-mermaid", "0.17.1"),
 ];
 
-/// Where the pinned tools are installed.
+/// Where the pinned tools are installed: `book-tools/` in the target directory.
 pub fn tools_root(root: &Path) -> PathBuf {
-    root.join("target").join("book-tools")
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("book-tools")
 }
 
 /// Installs each pinned tool that is missing (or at another version).

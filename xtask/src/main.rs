@@ -82,12 +82,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// The workspace root (xtask lives one level below it).
+/// The workspace root: found from the current directory (cargo runs xtask where it
+/// was invoked), else the one xtask was compiled in.
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .expect("xtask lives inside the workspace")
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| workbook::find_root(&dir))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map(PathBuf::from)
+                .expect("xtask lives inside the workspace")
+        })
 }
 
 fn run_check(static_only: bool) -> Result<ExitCode> {
