@@ -217,6 +217,9 @@ pub fn reset(name: &str, yes: bool) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
+    let mut workbook = workbook;
+    workbook.state.record(name, false);
+    workbook.state.save(&workbook.root)?;
     for (file, current, committed) in changed {
         let kept = backup.join(&file);
         std::fs::create_dir_all(kept.parent().context("a backup path has a folder")?)?;

@@ -1,0 +1,247 @@
+//! The CLI as a learner uses it: a process, run in a scratch workbook (the fixture:
+//! two exercises whose checks use the real lab), from untouched to done.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh copy of the fixture workbook, as a git checkout, sharing this build's
+/// target directory so dependencies are not compiled again.
+struct Scratch {
+    root: PathBuf,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let root = std::env::temp_dir()
+            .join(format!("brokerlings-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture");
+        copy_dir(&fixture, &root);
+        let lab = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../lab")
+            .canonicalize()
+            .expect("crates/lab exists");
+        let manifest =
+            std::fs::read_to_string(root.join("Cargo.toml")).expect("fixture manifest");
+        std::fs::write(
+            root.join("Cargo.toml"),
+            manifest.replace("LAB_PATH", &lab.display().to_string()),
+        )
+        .expect("scratch manifest");
+        // The workspace's lock file pins the same versions the rest of the build uses.
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.lock"),
+            root.join("Cargo.lock"),
+        )
+        .expect("Cargo.lock");
+        for args in [
+            &["init", "-q"][..],
+            &["add", "-A"],
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                "start",
+            ],
+        ] {
+            let status = Command::new("git")
+                .args(args)
+                .current_dir(&root)
+                .status()
+                .expect("git runs");
+            assert!(status.success(), "git {args:?}");
+        }
+        Scratch { root }
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_brokerlings"))
+            .args(args)
+            .current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env("RUST_BACKTRACE", "0")
+            .envs(env.iter().copied())
+            .output()
+            .expect("brokerlings runs")
+    }
+
+    fn solve(&self, exercise: &str) {
+        let from = self
+            .root
+            .join("solutions")
+            .join(exercise)
+            .join("src/lib.rs");
+        std::fs::copy(
+            from,
+            self.root
+                .join("exercises")
+                .join(exercise)
+                .join("src/lib.rs"),
+        )
+        .expect("copy solution");
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// This test binary lives in `<target>/debug/deps/`.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    exe.ancestors()
+        .nth(3)
+        .expect("<target>/debug/deps/<binary>")
+        .to_path_buf()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("scratch dir");
+    for entry in std::fs::read_dir(from).expect("fixture dir") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy fixture file");
+        }
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `check --all` fails on the untouched workbook, naming the failing check and its
+/// message, ends a hung consumer with the timeout message, and passes once every
+/// solution is copied in; progress follows.
+#[test]
+fn check_all_fails_untouched_and_passes_once_solved() {
+    let scratch = Scratch::new("check-all");
+    let timeout = [("BROKERLINGS_CHECK_TIMEOUT", "20")];
+    let untouched = scratch.run(&["check", "--all"], &timeout);
+    let out = text(&untouched);
+    assert!(!untouched.status.success(), "{out}");
+    assert!(
+        out.contains(
+            "✗ greets_through_the_lab:\nnot yet implemented: return the greeting"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "✗ check timed out after 20 s: did your consumer stop after the last message?"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("0 of 2 exercises done"), "{out}");
+
+    scratch.solve("01_greeting");
+    scratch.solve("02_stop");
+    let solved = scratch.run(&["check", "--all"], &timeout);
+    let out = text(&solved);
+    assert!(solved.status.success(), "{out}");
+    assert!(out.contains("2 of 2 exercises done"), "{out}");
+
+    let progress = scratch.run(&["progress", "--json"], &[]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&progress.stdout).expect("progress --json is JSON");
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["done"], 2);
+    assert_eq!(json["total"], 2);
+    assert_eq!(json["exercises"][0]["name"], "01_greeting");
+    assert_eq!(json["exercises"][0]["done"], true);
+}
+
+/// Hints come one at a time, and are remembered.
+#[test]
+fn hints_are_revealed_one_at_a_time() {
+    let scratch = Scratch::new("hints");
+    let first = text(&scratch.run(&["hint", "01_greeting"], &[]));
+    assert!(
+        first.contains("Hint 1 of 2: Return the word.") && !first.contains("Hint 2"),
+        "{first}"
+    );
+    let second = text(&scratch.run(&["hint", "01_greeting"], &[]));
+    assert!(second.contains("Hint 2 of 2: It is hello."), "{second}");
+}
+
+/// `reset` restores the committed code only when told, and keeps the learner's version.
+#[test]
+fn reset_asks_and_keeps_a_backup() {
+    let scratch = Scratch::new("reset");
+    scratch.solve("01_greeting");
+    let mine =
+        std::fs::read_to_string(scratch.root.join("exercises/01_greeting/src/lib.rs"))
+            .expect("solved");
+    let refused = scratch.run(&["reset", "01_greeting"], &[]);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("pass --yes"), "{}", text(&refused));
+    let reset = scratch.run(&["reset", "01_greeting", "--yes"], &[]);
+    assert!(reset.status.success(), "{}", text(&reset));
+    let restored =
+        std::fs::read_to_string(scratch.root.join("exercises/01_greeting/src/lib.rs"))
+            .expect("restored");
+    assert!(restored.contains("todo!"));
+    let backups: Vec<_> = walk(&scratch.root.join(".brokerlings/backups"));
+    assert_eq!(backups.len(), 1, "one backup: {backups:?}");
+    assert_eq!(std::fs::read_to_string(&backups[0]).expect("backup"), mine);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.path().is_dir() {
+            files.extend(walk(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
+}
+
+/// A corrupt progress file is recovered with a warning; bad names are one line.
+#[test]
+fn bad_inputs_are_one_line_errors() {
+    let scratch = Scratch::new("bad-inputs");
+    std::fs::create_dir_all(scratch.root.join(".brokerlings")).expect("dir");
+    std::fs::write(scratch.root.join(".brokerlings/state.toml"), "done = [[[")
+        .expect("corrupt state");
+    let list = scratch.run(&["list"], &[]);
+    assert!(list.status.success());
+    let stderr = String::from_utf8_lossy(&list.stderr);
+    assert!(
+        stderr.starts_with("warning: ") && stderr.contains("could not be read"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&list.stdout).contains("0 of 2 done"));
+
+    let unknown = scratch.run(&["check", "99_nope"], &[]);
+    assert!(!unknown.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr).trim(),
+        "error: unknown exercise `99_nope`; known: 01_greeting, 02_stop"
+    );
+
+    let solution = scratch.run(&["solution", "01_greeting"], &[]);
+    assert!(!solution.status.success());
+    assert!(String::from_utf8_lossy(&solution.stderr).contains("is not done yet"));
+
+    let watch = scratch.run(&[], &[]);
+    assert!(
+        !watch.status.success(),
+        "watch mode refuses to run without a terminal"
+    );
+    assert!(
+        String::from_utf8_lossy(&watch.stderr).contains("watch mode needs a terminal")
+    );
+}
