@@ -214,7 +214,9 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                 }
             }
             Event::Checked(name, result) => {
-                running = false;
+                if name == exercise.name {
+                    running = false;
+                }
                 workbook = Workbook::open()?;
                 match result {
                     Ok(outcome) => {
@@ -222,6 +224,13 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                         workbook.state.save(&workbook.root)?;
                         if name == exercise.name {
                             screen.status = Status::Done(outcome);
+                        } else {
+                            let verdict = if outcome.passed() { "✓" } else { "✗" };
+                            let line = format!("{verdict} {name}");
+                            screen.note = Some(match screen.note.take() {
+                                Some(note) => format!("{note}\n{line}"),
+                                None => line,
+                            });
                         }
                     }
                     Err(error) => screen.note = Some(format!("error: {error}")),
@@ -259,12 +268,31 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                     screen.note = Some(lines.join("\n"));
                 }
                 KeyCode::Char('c') => {
-                    screen.note = Some("checking every exercise: run `brokerlings check --all` in another terminal to see each verdict".into());
-                    if !running {
-                        running = true;
-                        screen.status = Status::Checking;
-                        start_check(exercise.name.clone(), tx.clone());
-                    }
+                    screen.note = Some("checking every exercise …".into());
+                    let names: Vec<String> = workbook
+                        .info
+                        .exercises
+                        .iter()
+                        .map(|e| e.name.clone())
+                        .collect();
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        for name in names {
+                            let result = async {
+                                let workbook =
+                                    Workbook::open().map_err(|e| format!("{e:#}"))?;
+                                let exercise = workbook
+                                    .exercise(&name)
+                                    .map_err(|e| format!("{e:#}"))?
+                                    .clone();
+                                commands::check_one(&workbook, &exercise)
+                                    .await
+                                    .map_err(|e| format!("{e:#}"))
+                            }
+                            .await;
+                            let _ = tx.send(Event::Checked(name, result));
+                        }
+                    });
                 }
                 KeyCode::Char('n') => {
                     let next = workbook.next_pending(Some(&exercise.name)).cloned();
