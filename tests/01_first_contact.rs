@@ -83,15 +83,22 @@ async fn next_body(consumer: &mut Consumer, timeout: Duration) -> Result<Option<
     }
 }
 
+/// A fresh durable queue holding one message, "job"; returns the channel that made
+/// it and the queue's name.
+async fn queue_with_one_job(connection: &lapin::Connection) -> Result<(Channel, String)> {
+    let queue = lab::unique_name("jobs");
+    let setup = connection.create_channel().await?;
+    durable_queue(&setup, &queue).await?;
+    publish(&setup, &queue, "job").await?;
+    Ok((setup, queue))
+}
+
 #[tokio::test]
 async fn unacked_message_returns_to_queue() -> Result<()> {
     bounded(async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish(&setup, &queue, "job").await?;
+        let (setup, queue) = queue_with_one_job(&connection).await?;
         let worker = connection.create_channel().await?;
         let mut consumer = consume(&worker, &queue).await?;
         next_body(&mut consumer, WAIT)
@@ -123,10 +130,7 @@ async fn acked_message_is_gone() -> Result<()> {
     bounded(async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish(&setup, &queue, "job").await?;
+        let (setup, queue) = queue_with_one_job(&connection).await?;
         let first = connection.create_channel().await?;
         let mut consumer = consume(&first, &queue).await?;
         let delivery = lab::within(WAIT, "the job", consumer.next())

@@ -156,23 +156,7 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
     };
     let mut watched = None;
     let mut rerun = false;
-    let start_check = |name: String, tx: mpsc::UnboundedSender<Event>| {
-        tokio::spawn(async move {
-            let result = async {
-                let workbook = Workbook::open().map_err(|e| format!("{e:#}"))?;
-                let exercise = workbook
-                    .exercise(&name)
-                    .map_err(|e| format!("{e:#}"))?
-                    .clone();
-                commands::check_one(&workbook, &exercise)
-                    .await
-                    .map_err(|e| format!("{e:#}"))
-            }
-            .await;
-            let _ = tx.send(Event::Checked(name, result));
-        });
-    };
-    start_check(exercise.name.clone(), tx.clone());
+    spawn_check(exercise.name.clone(), tx.clone());
     let mut running = true;
     screen.status = Status::Checking;
     loop {
@@ -210,7 +194,7 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                     running = true;
                     screen.status = Status::Checking;
                     screen.note = None;
-                    start_check(exercise.name.clone(), tx.clone());
+                    spawn_check(exercise.name.clone(), tx.clone());
                 }
             }
             Event::Checked(name, result) => {
@@ -240,7 +224,7 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                     rerun = false;
                     running = true;
                     screen.status = Status::Checking;
-                    start_check(exercise.name.clone(), tx.clone());
+                    spawn_check(exercise.name.clone(), tx.clone());
                 }
             }
             Event::Key(key) => match key.code {
@@ -278,19 +262,7 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                     let tx = tx.clone();
                     tokio::spawn(async move {
                         for name in names {
-                            let result = async {
-                                let workbook =
-                                    Workbook::open().map_err(|e| format!("{e:#}"))?;
-                                let exercise = workbook
-                                    .exercise(&name)
-                                    .map_err(|e| format!("{e:#}"))?
-                                    .clone();
-                                commands::check_one(&workbook, &exercise)
-                                    .await
-                                    .map_err(|e| format!("{e:#}"))
-                            }
-                            .await;
-                            let _ = tx.send(Event::Checked(name, result));
+                            check_and_report(name, &tx).await;
                         }
                     });
                 }
@@ -316,6 +288,27 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks `name` and sends the outcome back to the loop.
+async fn check_and_report(name: String, tx: &mpsc::UnboundedSender<Event>) {
+    let result = async {
+        let workbook = Workbook::open().map_err(|e| format!("{e:#}"))?;
+        let exercise = workbook
+            .exercise(&name)
+            .map_err(|e| format!("{e:#}"))?
+            .clone();
+        commands::check_one(&workbook, &exercise)
+            .await
+            .map_err(|e| format!("{e:#}"))
+    }
+    .await;
+    let _ = tx.send(Event::Checked(name, result));
+}
+
+/// Checks `name` in the background.
+fn spawn_check(name: String, tx: mpsc::UnboundedSender<Event>) {
+    tokio::spawn(async move { check_and_report(name, &tx).await });
 }
 
 fn draw(screen: &Screen) -> Result<()> {

@@ -80,6 +80,19 @@ fn bodies(prefix: &str, count: usize) -> Vec<String> {
     (0..count).map(|i| format!("{prefix}-{i}")).collect()
 }
 
+/// Declares `queue` as a quorum queue (replicated across the cluster's nodes).
+async fn declare_quorum_queue(channel: &Channel, queue: &str) -> Result<()> {
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    channel
+        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
+        .await?;
+    Ok(())
+}
+
 /// Counts the messages ready in `queue` without consuming them.
 async fn ready_count(channel: &Channel, queue: &str) -> Result<u32> {
     let options = QueueDeclareOptions {
@@ -186,19 +199,8 @@ async fn round_trip_on_rabbit_cluster_through_a_quorum_queue() -> Result<()> {
     bounded(async {
         let cluster = lab::rabbit_cluster().await?;
         let queue = lab::unique_name("orders");
-        let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
         let first = cluster.connect_to(1).await?.create_channel().await?;
-        first
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                arguments,
-            )
-            .await?;
+        declare_quorum_queue(&first, &queue).await?;
         let second = cluster.connect_to(2).await?.create_channel().await?;
         let sent = bodies("order", 30);
         publish_confirmed(&second, &queue, &sent, true).await?;
@@ -349,19 +351,8 @@ async fn rabbit_cluster_keeps_a_quorum_queue_with_one_node_killed() -> Result<()
     bounded(async {
         let cluster = lab::rabbit_cluster_with_faults().await?;
         let queue = lab::unique_name("jobs");
-        let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
         let channel = cluster.connect_to(1).await?.create_channel().await?;
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                arguments,
-            )
-            .await?;
+        declare_quorum_queue(&channel, &queue).await?;
         cluster.kill(3).await?;
         publish_confirmed(&channel, &queue, &bodies("job", 10), true).await?;
         cluster.start(3).await?;
