@@ -1,0 +1,231 @@
+//! Checks for chapter 12 (do not modify): they run your producer against the lab's
+//! Kafka and assert what Kafka stored.
+//!
+//! The same checks run against the reference solution, so they are known to pass.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use kafka_producers::{Delivered, producer_config, send_in_order};
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
+
+/// How long one check may take before it fails instead of hanging.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Runs one check with a deadline, so a send that never completes fails the check.
+async fn check(
+    what: &str,
+    body: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "check timed out after {} s while {what}",
+            CHECK_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+/// `per_key` records for each of `keys` keys, interleaved: k0 v0, k1 v0, ..., k0 v1, ...
+fn interleaved(keys: usize, per_key: usize) -> Vec<(String, String)> {
+    (0..per_key)
+        .flat_map(|i| {
+            (0..keys).map(move |k| (format!("customer-{k}"), format!("order-{k}-{i}")))
+        })
+        .collect()
+}
+
+/// One record as Kafka stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stored {
+    key: Option<String>,
+    value: String,
+    partition: i32,
+    offset: i64,
+}
+
+/// Reads `count` records of `topic` with a new group from the earliest offset.
+async fn read_back(
+    kafka: &lab::Kafka,
+    topic: &str,
+    count: usize,
+) -> anyhow::Result<Vec<Stored>> {
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", lab::unique_name("checker"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    let mut stored = Vec::with_capacity(count);
+    while stored.len() < count {
+        let message = lab::within(
+            Duration::from_secs(30),
+            format!("record {} of {count} to be readable", stored.len() + 1),
+            consumer.recv(),
+        )
+        .await??;
+        stored.push(Stored {
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+            value: String::from_utf8_lossy(message.payload().unwrap_or_default())
+                .into_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        });
+    }
+    Ok(stored)
+}
+
+/// Records are stored with their keys; all records of a key are on one partition,
+/// in the order they were sent; each delivery report says where its record is.
+#[tokio::test]
+async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
+    check("producing 4 keys x 10 records and reading them back", async {
+        let kafka = lab::kafka().await?;
+        let topic = lab::unique_name("orders");
+        kafka.create_topic(&topic, 3, 1).await?;
+        let producer: FutureProducer = producer_config(&kafka.bootstrap_servers()).create()?;
+        let records = interleaved(4, 10);
+        let reports = send_in_order(&producer, &topic, &records).await?;
+        assert_eq!(reports.len(), records.len(), "one delivery report per record");
+        let stored = read_back(&kafka, &topic, records.len()).await?;
+        let mut by_key: BTreeMap<String, Vec<&Stored>> = BTreeMap::new();
+        for record in &stored {
+            let key = record.key.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "record {:?} was stored without a key: send it with `.key(..)`",
+                    record.value
+                )
+            })?;
+            by_key.entry(key).or_default().push(record);
+        }
+        for (key, records_of_key) in &by_key {
+            let partitions: Vec<i32> = records_of_key.iter().map(|r| r.partition).collect();
+            assert!(
+                partitions.windows(2).all(|w| w[0] == w[1]),
+                "the records of key {key} are on several partitions: {partitions:?}"
+            );
+            let values: Vec<&str> = records_of_key.iter().map(|r| r.value.as_str()).collect();
+            let sent: Vec<&str> = records
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(values, sent, "the records of key {key} are not in the order sent");
+        }
+        for ((key, value), report) in records.iter().zip(&reports) {
+            let at = stored
+                .iter()
+                .find(|r| r.partition == report.partition && r.offset == report.offset);
+            assert_eq!(
+                at.map(|r| (r.key.as_deref(), r.value.as_str())),
+                Some((Some(key.as_str()), value.as_str())),
+                "the delivery report of {value} says {report:?}, which holds another record"
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// When `send_in_order` returns, every record is in the log: nothing is left
+/// waiting in the producer's queue (fire-and-forget is not sending).
+#[tokio::test]
+async fn records_are_stored_when_send_returns() -> anyhow::Result<()> {
+    check("producing 30 records", async {
+        let kafka = lab::kafka().await?;
+        let topic = lab::unique_name("orders");
+        kafka.create_topic(&topic, 3, 1).await?;
+        let producer: FutureProducer = producer_config(&kafka.bootstrap_servers()).create()?;
+        let records = interleaved(3, 10);
+        let reports = send_in_order(&producer, &topic, &records).await?;
+        // Whatever is still queued in the producer now is thrown away: it was not sent.
+        producer.purge(PurgeConfig::default().queue());
+        let watermarks: BaseConsumer = kafka.client_config().create()?;
+        let topic_name = topic.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            let mut total = 0;
+            for partition in 0..3 {
+                let (low, high) =
+                    watermarks.fetch_watermarks(&topic_name, partition, Duration::from_secs(10))?;
+                total += high - low;
+            }
+            anyhow::Ok(total)
+        })
+        .await??;
+        assert_eq!(
+            stored,
+            records.len() as i64,
+            "send_in_order returned before Kafka stored every record (wait for each delivery report)"
+        );
+        let offsets_valid = reports.iter().all(|r: &Delivered| r.offset >= 0);
+        assert!(offsets_valid, "a delivery report has no offset: {reports:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// The producer is idempotent: librdkafka refuses to create it with `acks=1`,
+/// which it accepts from a producer without idempotence.
+#[tokio::test]
+async fn producer_is_idempotent() -> anyhow::Result<()> {
+    check("creating producers", async {
+        let kafka = lab::kafka().await?;
+        let _yours: FutureProducer =
+            producer_config(&kafka.bootstrap_servers()).create()?;
+        let weakened: Result<FutureProducer, _> =
+            producer_config(&kafka.bootstrap_servers())
+                .set("acks", "1")
+                .create();
+        assert!(
+            weakened.is_err(),
+            "librdkafka accepted your configuration with acks=1, so idempotence is off"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Every key lands on the partition a Java producer (murmur2) would choose.
+#[tokio::test]
+async fn keys_land_where_java_puts_them() -> anyhow::Result<()> {
+    check(
+        "producing 20 keys with your producer and a Java-compatible one",
+        async {
+            let kafka = lab::kafka().await?;
+            let topic = lab::unique_name("orders");
+            kafka.create_topic(&topic, 6, 1).await?;
+            let producer: FutureProducer =
+                producer_config(&kafka.bootstrap_servers()).create()?;
+            let records: Vec<(String, String)> = (0..20)
+                .map(|k| (format!("customer-{k}"), "order".to_string()))
+                .collect();
+            let yours = send_in_order(&producer, &topic, &records).await?;
+            let java: FutureProducer = kafka
+                .client_config()
+                .set("partitioner", "murmur2_random")
+                .create()?;
+            for ((key, _), report) in records.iter().zip(&yours) {
+                let delivery = java
+                    .send(
+                        FutureRecord::to(&topic).key(key).payload("java"),
+                        Duration::from_secs(30),
+                    )
+                    .await
+                    .map_err(|(e, _)| e)?;
+                assert_eq!(
+                    report.partition, delivery.partition,
+                    "key {key} went to partition {}, a Java producer puts it on {}",
+                    report.partition, delivery.partition
+                );
+            }
+            Ok(())
+        },
+    )
+    .await
+}
