@@ -181,6 +181,8 @@ async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
             0,
             "jobs came back to the queue when the worker stopped: they were recorded but never acked"
         );
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
         Ok(())
     })
     .await
@@ -253,6 +255,8 @@ async fn job_stuck_before_recording_is_not_lost_when_the_worker_is_killed()
         second.kill().await?;
         let twice = recorded_twice(&path);
         assert!(twice.is_empty(), "jobs recorded more than once: {twice:?}");
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
         Ok(())
     })
     .await
@@ -301,6 +305,8 @@ async fn job_recorded_but_not_acked_is_redelivered_and_not_recorded_twice()
             "jobs recorded more than once: {twice:?}. A job recorded before the crash but \
              not acked is delivered again: look it up in the ledger before recording it."
         );
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
         Ok(())
     })
     .await
@@ -365,6 +371,8 @@ async fn job_without_id_is_rejected_not_requeued() -> anyhow::Result<()> {
             "the job without id should be rejected without requeue (dead-lettered); \
              found {left} message(s) back in the queue and {dead} dead-lettered"
         );
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
         Ok(())
     })
     .await
