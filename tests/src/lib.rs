@@ -1,11 +1,17 @@
 //! Helpers for proofs: each proof observes a quiz answer on a live broker and
 //! compares it with the key in the quiz file (the only copy of the key).
+//!
+//! - [`rabbit`]: RabbitMQ steps the proofs of chapters 2 to 5 share.
+//! - `src/bin/killable_consumer.rs`: a consumer run as its own process, so a proof
+//!   can kill it for real (see [`lab::ClientProcess`]).
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use quiz::{Given, Kind, Quiz};
+
+pub mod rabbit;
 
 /// Where the quiz files are: `book/quizzes/` of the checkout the tests run in
 /// (cargo runs them from this package's folder).

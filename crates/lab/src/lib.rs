@@ -25,9 +25,12 @@
 //!   chroot, Kafka from its Maven jars) and `external` (addresses you give).
 //! - [`versions`]: the pinned broker versions, in one place.
 //! - [`names`], [`wait`]: unique resource names and bounded waits, for tests.
+//! - [`client`]: client programs run as their own processes, for crash experiments
+//!   (a consumer killed with SIGKILL, not a dropped future).
 //! - [`error`]: one error type whose messages fit on one line and say what to do.
 
 pub mod brokers;
+pub mod client;
 pub mod error;
 pub mod names;
 pub mod select;
@@ -45,6 +48,7 @@ pub use brokers::{
     kafka_with_faults, rabbit, rabbit_cluster, rabbit_cluster_with_faults, rabbit_for,
     rabbit_with_faults,
 };
+pub use client::ClientProcess;
 pub use error::{LabError, Result};
 pub use names::unique_name;
 pub use select::{BackendKind, Lab, lab};

@@ -14,6 +14,17 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// The consumer program of the package under test: the exercise builds
+/// `crash_consumer`, the solution `solution_crash_consumer` (distinct names, so
+/// neither can run the other's).
+const CRASH_CONSUMER: &str = match option_env!("CARGO_BIN_EXE_crash_consumer") {
+    Some(path) => path,
+    None => match option_env!("CARGO_BIN_EXE_solution_crash_consumer") {
+        Some(path) => path,
+        None => panic!("the package under test builds the consumer program"),
+    },
+};
+
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -149,7 +160,7 @@ async fn record_in_progress_at_a_kill_is_delivered_again() -> anyhow::Result<()>
         let kafka = lab::kafka().await?;
         let topic = ten_records(&kafka).await?;
         let group = lab::unique_name("billing");
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crash_consumer"));
+        let mut command = std::process::Command::new(CRASH_CONSUMER);
         command
             .args([kafka.bootstrap_servers(), topic.clone(), group.clone()])
             .stdout(Stdio::piped());

@@ -1,0 +1,241 @@
+//! Checks for chapter 2 (do not modify): they start workers made of your functions
+//! on a real RabbitMQ queue and count which worker did which task.
+//!
+//! The same checks run against the reference solution, so they are known to pass.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel};
+use tokio::sync::mpsc;
+use work_queues::{Done, fair_consumer, work};
+
+/// How long one check may take before it fails instead of hanging.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Runs one check with a deadline, so a worker that never stops fails the check.
+async fn check(
+    what: &str,
+    body: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "check timed out after {} s while {what}",
+            CHECK_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+async fn declare(channel: &Channel, queue: &str) -> anyhow::Result<()> {
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Publishes the tasks, persistent, and waits for the broker's confirms.
+async fn publish(channel: &Channel, queue: &str, tasks: &[String]) -> anyhow::Result<()> {
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    for task in tasks {
+        channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                task.as_bytes(),
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await?;
+    }
+    let returned = lab::within(
+        Duration::from_secs(30),
+        "confirms of the tasks",
+        channel.wait_for_confirms(),
+    )
+    .await??;
+    anyhow::ensure!(returned.is_empty(), "a task was returned unroutable");
+    Ok(())
+}
+
+/// Ready messages (not counting those delivered and not yet acknowledged).
+async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<u32> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    Ok(channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await?
+        .message_count())
+}
+
+fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (1..=count).map(|i| format!("{prefix} #{i}")).collect()
+}
+
+/// Fair dispatch: with a fast and a slow worker on one queue, the slow one does
+/// clearly fewer tasks, and every task is done exactly once.
+#[tokio::test]
+async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Result<()> {
+    check("two workers shared 40 tasks", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("tasks");
+        declare(&setup, &queue).await?;
+
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+        let mut workers = Vec::new();
+        let mut channels = Vec::new();
+        // The slow worker subscribes first: plain round-robin would give it half.
+        for (name, pace) in [("slow", 250), ("fast", 5)] {
+            let channel = connection.create_channel().await?;
+            let consumer = fair_consumer(&channel, &queue, name).await?;
+            let done = done_tx.clone();
+            workers.push(tokio::spawn(async move {
+                work(consumer, name, Duration::from_millis(pace), done).await
+            }));
+            channels.push(channel);
+        }
+        drop(done_tx);
+
+        let tasks = numbered("task", 40);
+        publish(&setup, &queue, &tasks).await?;
+
+        let mut reports: Vec<Done> = Vec::new();
+        while reports.len() < tasks.len() {
+            match tokio::time::timeout(Duration::from_secs(20), done_rx.recv()).await {
+                Ok(Some(report)) => reports.push(report),
+                Ok(None) => anyhow::bail!(
+                    "both workers stopped after {} of {} tasks",
+                    reports.len(),
+                    tasks.len()
+                ),
+                Err(_) => anyhow::bail!(
+                    "only {} of {} tasks were reported done, then nothing for 20 s: does your worker ack each task and go on to the next?",
+                    reports.len(),
+                    tasks.len()
+                ),
+            }
+        }
+        // Anything more that arrives now is a task done twice.
+        while let Ok(Some(report)) =
+            tokio::time::timeout(Duration::from_millis(500), done_rx.recv()).await
+        {
+            reports.push(report);
+        }
+
+        let mut times_done: BTreeMap<&str, usize> = BTreeMap::new();
+        for report in &reports {
+            *times_done.entry(report.task.as_str()).or_default() += 1;
+        }
+        let twice: Vec<_> = times_done.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "tasks done more than once: {twice:?}");
+        let missing: Vec<_> = tasks
+            .iter()
+            .filter(|t| !times_done.contains_key(t.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "tasks never done: {missing:?}");
+
+        let slow = reports.iter().filter(|r| r.worker == "slow").count();
+        let fast = reports.len() - slow;
+        println!("the slow worker did {slow} tasks, the fast one {fast}");
+        assert!(
+            slow * 10 < reports.len() * 3,
+            "the slow worker (250 ms a task) did {slow} of {} tasks, the fast one (5 ms) {fast}: \
+             RabbitMQ dealt them out in turn. Limit each worker to one unacknowledged task.",
+            reports.len()
+        );
+
+        // Closing the channels ends the workers, and every task was acknowledged:
+        // none comes back to the queue.
+        for channel in &channels {
+            channel.close(200, "check done".into()).await?;
+        }
+        for worker in workers {
+            lab::within(
+                Duration::from_secs(10),
+                "`work` to return after its channel closed",
+                worker,
+            )
+            .await??
+            .map_err(|e| anyhow::anyhow!("`work` failed: {e:#}"))?;
+        }
+        assert_eq!(
+            ready(&setup, &queue).await?,
+            0,
+            "tasks went back to the queue: they were done but not acknowledged"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// A busy worker holds one task; the others wait in the queue for other workers.
+#[tokio::test]
+async fn a_busy_worker_holds_one_task_and_leaves_the_rest() -> anyhow::Result<()> {
+    check("a busy worker and 5 tasks", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("tasks");
+        declare(&setup, &queue).await?;
+
+        // This worker is busy: nothing ever takes its deliveries from its stream.
+        let busy_channel = connection.create_channel().await?;
+        let mut busy = fair_consumer(&busy_channel, &queue, "busy").await?;
+        publish(&setup, &queue, &numbered("task", 5)).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let mut held = 0;
+        while let Ok(Some(delivery)) =
+            tokio::time::timeout(Duration::from_millis(500), busy.next()).await
+        {
+            delivery?;
+            held += 1;
+        }
+        assert_eq!(
+            held, 1,
+            "the busy worker was sent {held} of 5 tasks at once: limit it to one unacknowledged task, with manual acks"
+        );
+        assert_eq!(
+            ready(&setup, &queue).await?,
+            4,
+            "4 tasks should wait in the queue"
+        );
+
+        // A second worker, subscribing later, gets the 4 waiting tasks.
+        let other_channel = connection.create_channel().await?;
+        let mut other = other_channel
+            .basic_consume(
+                queue.as_str().into(),
+                "other".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let mut taken = 0;
+        while let Ok(Some(delivery)) =
+            tokio::time::timeout(Duration::from_secs(2), other.next()).await
+        {
+            delivery?;
+            taken += 1;
+        }
+        assert_eq!(taken, 4, "the second worker should get the 4 waiting tasks");
+        Ok(())
+    })
+    .await
+}

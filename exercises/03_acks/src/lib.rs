@@ -1,0 +1,177 @@
+//! # Chapter 3: acknowledgements
+//!
+//! An *at-least-once* worker: RabbitMQ keeps each job until the worker
+//! acknowledges it, so a worker that crashes loses nothing; the price is that a job
+//! can arrive twice, so processing must be *idempotent*. You write:
+//!
+//! - [`subscribe`]: manual acks and a bounded prefetch;
+//! - [`handle`]: record a job in the [`Ledger`] unless it is already there, then
+//!   ack; reject a job that has no id.
+//!
+//! The checks in `tests/check.rs` run your worker as a separate program
+//! (`src/bin/acks_worker.rs`), kill it with SIGKILL in the middle of a job, start
+//! another, and read the ledger. Run them with:
+//!
+//! ```text
+//! cargo test -p exercise_03_acks
+//! ```
+//!
+//! Read chapter 3 of the book first (`book/src/ch03-acks.md`).
+
+// The stubs do not use their parameters yet; your code will.
+#![allow(unused_variables)]
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::{Channel, Consumer};
+
+/// How many unacknowledged jobs a worker may hold at once.
+pub const PREFETCH: u16 = 10;
+
+/// The effect of a job: a line in a file, standing for a row in a database or an
+/// email sent. It outlives the worker process, as a database would.
+#[derive(Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    stall: Option<Stall>,
+    recorded: usize,
+}
+
+/// Where a worker gets stuck, for the crash experiments: the checks start the
+/// worker as its own process with a stall, wait until it is stuck there, and kill
+/// it (SIGKILL), as a crash would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stall {
+    /// Stuck in the middle of the n-th new job (1-based): not yet recorded.
+    BeforeRecording(usize),
+    /// Stuck right after recording the n-th new job: recorded, not yet acked.
+    AfterRecording(usize),
+}
+
+impl Ledger {
+    /// Opens the ledger in the file `path`, creating it if needed.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Ledger> {
+        let path = path.into();
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening the ledger {}", path.display()))?;
+        Ok(Ledger {
+            path,
+            stall: None,
+            recorded: 0,
+        })
+    }
+
+    /// The same ledger, set to get stuck at `stall`.
+    pub fn with_stall(self, stall: Stall) -> Ledger {
+        Ledger {
+            stall: Some(stall),
+            ..self
+        }
+    }
+
+    /// The jobs recorded so far, in order, duplicates included.
+    pub fn jobs(&self) -> Result<Vec<String>> {
+        let text = std::fs::read_to_string(&self.path)
+            .with_context(|| format!("reading the ledger {}", self.path.display()))?;
+        Ok(text.lines().map(str::to_string).collect())
+    }
+
+    /// Whether `job` has been recorded.
+    pub fn contains(&self, job: &str) -> Result<bool> {
+        Ok(self.jobs()?.iter().any(|j| j == job))
+    }
+
+    /// Records `job`: the job's effect. Recording the same job twice records it
+    /// twice, as sending an email twice sends two emails.
+    pub async fn record(&mut self, job: &str) -> Result<()> {
+        self.recorded += 1;
+        if self.stall == Some(Stall::BeforeRecording(self.recorded)) {
+            stuck(&format!("stalled before recording {job}")).await;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .with_context(|| format!("opening the ledger {}", self.path.display()))?;
+        writeln!(file, "{job}").context("recording a job")?;
+        if self.stall == Some(Stall::AfterRecording(self.recorded)) {
+            stuck(&format!("stalled after recording {job}")).await;
+        }
+        Ok(())
+    }
+}
+
+/// Says where it is stuck, then never returns.
+async fn stuck(line: &str) {
+    println!("{line}");
+    let _ = std::io::stdout().flush();
+    std::future::pending::<()>().await;
+}
+
+/// What [`handle`] did with a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// A new job: recorded, then acked.
+    Recorded,
+    /// A job the ledger already had (a redelivery of a job done but not acked):
+    /// acked without recording it again.
+    AlreadyRecorded,
+    /// A delivery without a job id: rejected, not requeued.
+    Rejected,
+}
+
+/// The job id of a delivery: its `message_id` property, set by the publisher.
+pub fn job_id(delivery: &Delivery) -> Option<&str> {
+    delivery
+        .properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.as_str())
+}
+
+// ANCHOR: subscribe
+/// Subscribes to `queue` for at-least-once processing: manual acks, and at most
+/// [`PREFETCH`] unacknowledged jobs held at once.
+pub async fn subscribe(channel: &Channel, queue: &str) -> Result<Consumer> {
+    // TODO: limit the channel to PREFETCH unacknowledged deliveries
+    // (`basic_qos`), then `basic_consume` from `queue` with manual acks.
+    todo!("subscribe for at-least-once processing")
+}
+// ANCHOR_END: subscribe
+
+// ANCHOR: handle
+/// Handles one delivered job so that its effect happens once, however often it is
+/// delivered: records it unless the ledger already has it, and acks it after that.
+/// A delivery without a job id cannot be deduplicated: reject it without requeueing.
+pub async fn handle(delivery: &Delivery, ledger: &mut Ledger) -> Result<Handled> {
+    // TODO: without a job id (`job_id`), reject the delivery with `requeue: false`.
+    // Otherwise record the job unless `ledger.contains` it already, and only then
+    // ack the delivery. Return what you did.
+    todo!("handle one job")
+}
+// ANCHOR_END: handle
+
+// ANCHOR: work
+/// The worker: handles every job from `queue` until the consumer ends, printing one
+/// line per delivery (the checks read these lines).
+pub async fn work(channel: &Channel, queue: &str, ledger: &mut Ledger) -> Result<()> {
+    let mut consumer = subscribe(channel, queue).await?;
+    while let Some(delivery) = consumer.next().await {
+        let delivery = delivery.context("receiving a job")?;
+        let handled = handle(&delivery, ledger).await?;
+        println!(
+            "{handled:?}: {} (redelivered: {})",
+            job_id(&delivery).unwrap_or("<no id>"),
+            delivery.redelivered
+        );
+        let _ = std::io::stdout().flush();
+    }
+    Ok(())
+}
+// ANCHOR_END: work

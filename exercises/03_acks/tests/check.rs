@@ -1,0 +1,388 @@
+//! Checks for chapter 3 (do not modify): they run your worker against a real
+//! RabbitMQ queue, kill it with SIGKILL in the middle of a job (a real crash of a
+//! real process, `src/bin/acks_worker.rs`), start another, and read the ledger.
+//!
+//! The same checks run against the reference solution, so they are known to pass.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use acks::{Ledger, PREFETCH, subscribe, work};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel};
+
+/// How long one check may take before it fails instead of hanging.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The worker program, built from `src/bin/acks_worker.rs` and your functions.
+/// The worker program of the package under test: the exercise builds
+/// `acks_worker`, the solution `solution_acks_worker` (distinct names, so neither
+/// can run the other's).
+const WORKER: &str = match option_env!("CARGO_BIN_EXE_acks_worker") {
+    Some(path) => path,
+    None => match option_env!("CARGO_BIN_EXE_solution_acks_worker") {
+        Some(path) => path,
+        None => panic!("the package under test builds the worker program"),
+    },
+};
+
+/// Runs one check with a deadline, so a worker that never stops fails the check.
+async fn check(
+    what: &str,
+    body: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "check timed out after {} s while {what}",
+            CHECK_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+async fn declare(
+    channel: &Channel,
+    queue: &str,
+    arguments: FieldTable,
+) -> anyhow::Result<()> {
+    channel
+        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
+        .await?;
+    Ok(())
+}
+
+/// Publishes jobs, persistent, each with its id as `message_id` (`None`: no id),
+/// and waits for the broker's confirms.
+async fn publish(
+    channel: &Channel,
+    queue: &str,
+    jobs: &[Option<String>],
+) -> anyhow::Result<()> {
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    for job in jobs {
+        let mut properties = BasicProperties::default().with_delivery_mode(2);
+        if let Some(id) = job {
+            properties = properties.with_message_id(id.as_str().into());
+        }
+        let body = job.clone().unwrap_or_else(|| "a job without id".into());
+        channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                properties,
+            )
+            .await?;
+    }
+    lab::within(
+        Duration::from_secs(30),
+        "confirms of the jobs",
+        channel.wait_for_confirms(),
+    )
+    .await??;
+    Ok(())
+}
+
+fn jobs(count: usize) -> Vec<String> {
+    (1..=count).map(|i| format!("job-{i}")).collect()
+}
+
+fn with_ids(jobs: &[String]) -> Vec<Option<String>> {
+    jobs.iter().cloned().map(Some).collect()
+}
+
+async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<u32> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    Ok(channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await?
+        .message_count())
+}
+
+/// A fresh ledger file of this check's own.
+fn ledger_path() -> PathBuf {
+    std::env::temp_dir().join(format!("{}.ledger", lab::unique_name("ledger")))
+}
+
+fn read_ledger(path: &PathBuf) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits until the ledger holds every job of `expected` (at least once).
+async fn until_recorded(
+    path: &PathBuf,
+    expected: &[String],
+    hint: &str,
+) -> anyhow::Result<()> {
+    let waited = lab::until(
+        Duration::from_secs(30),
+        "every job to be recorded",
+        Duration::from_millis(50),
+        || async {
+            let recorded = read_ledger(path);
+            Ok(expected.iter().all(|job| recorded.contains(job)))
+        },
+    )
+    .await;
+    if waited.is_err() {
+        let recorded = read_ledger(path);
+        let missing: Vec<_> = expected.iter().filter(|j| !recorded.contains(j)).collect();
+        anyhow::bail!("jobs never recorded (lost): {missing:?}. {hint}");
+    }
+    Ok(())
+}
+
+/// The jobs the ledger holds more than once.
+fn recorded_twice(path: &PathBuf) -> Vec<(String, usize)> {
+    let mut times: BTreeMap<String, usize> = BTreeMap::new();
+    for job in read_ledger(path) {
+        *times.entry(job).or_default() += 1;
+    }
+    times.into_iter().filter(|(_, n)| *n > 1).collect()
+}
+
+/// Without crashes: every job is recorded once, and acked (none comes back when
+/// the worker's channel closes).
+#[tokio::test]
+async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
+    check("a worker handled 20 jobs", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("jobs");
+        declare(&setup, &queue, FieldTable::default()).await?;
+        let sent = jobs(20);
+        publish(&setup, &queue, &with_ids(&sent)).await?;
+
+        let path = ledger_path();
+        let channel = connection.create_channel().await?;
+        let worker = {
+            let (channel, queue, path) = (channel.clone(), queue.clone(), path.clone());
+            tokio::spawn(async move {
+                let mut ledger = Ledger::open(path)?;
+                work(&channel, &queue, &mut ledger).await
+            })
+        };
+        until_recorded(&path, &sent, "").await?;
+        // Give the last ack time to leave before the channel closes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        channel.close(200, "check done".into()).await?;
+        lab::within(Duration::from_secs(10), "the worker to stop", worker)
+            .await??
+            .map_err(|e| anyhow::anyhow!("the worker failed: {e:#}"))?;
+        let twice = recorded_twice(&path);
+        assert!(twice.is_empty(), "jobs recorded more than once: {twice:?}");
+        assert_eq!(
+            ready(&setup, &queue).await?,
+            0,
+            "jobs came back to the queue when the worker stopped: they were recorded but never acked"
+        );
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
+        Ok(())
+    })
+    .await
+}
+
+/// The worker takes a bounded number of jobs at once, and leaves the rest in the
+/// queue for other workers.
+#[tokio::test]
+async fn worker_holds_a_bounded_number_of_jobs() -> anyhow::Result<()> {
+    check("a worker subscribed to 100 jobs", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("jobs");
+        declare(&setup, &queue, FieldTable::default()).await?;
+        publish(&setup, &queue, &with_ids(&jobs(100))).await?;
+        let channel = connection.create_channel().await?;
+        let _consumer = subscribe(&channel, &queue).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let taken = 100 - ready(&setup, &queue).await?;
+        assert!(
+            taken >= 1,
+            "the worker took no job: does `subscribe` start a consumer on the queue?"
+        );
+        assert!(
+            taken <= u32::from(PREFETCH),
+            "the worker took {taken} of 100 jobs at once, more than PREFETCH ({PREFETCH}): \
+             use manual acks and `basic_qos(PREFETCH)`"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// A crash in the middle of a job, before its effect: nothing is lost. The job
+/// was not acked, so RabbitMQ gives it to the next worker.
+#[tokio::test]
+async fn job_stuck_before_recording_is_not_lost_when_the_worker_is_killed()
+-> anyhow::Result<()> {
+    check("killing a worker in the middle of a job", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("jobs");
+        declare(&setup, &queue, FieldTable::default()).await?;
+        let sent = jobs(10);
+        publish(&setup, &queue, &with_ids(&sent)).await?;
+
+        let path = ledger_path();
+        let args = |stall: &[&str]| {
+            let mut args = vec![rabbit.amqp_url().to_string(), queue.clone()];
+            args.push(path.display().to_string());
+            args.extend(stall.iter().map(|s| s.to_string()));
+            args
+        };
+        let mut first = lab::ClientProcess::spawn(WORKER, args(&["stall-before", "3"]))?;
+        first
+            .line_containing("stalled before recording", Duration::from_secs(30))
+            .await?;
+        first.kill().await?;
+
+        let second = lab::ClientProcess::spawn(WORKER, args(&[]))?;
+        until_recorded(
+            &path,
+            &sent,
+            "A killed worker's unacknowledged jobs go back to the queue; jobs that are \
+             lost were acked before they were done (or sent with automatic acks).",
+        )
+        .await?;
+        second.kill().await?;
+        let twice = recorded_twice(&path);
+        assert!(twice.is_empty(), "jobs recorded more than once: {twice:?}");
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
+        Ok(())
+    })
+    .await
+}
+
+/// A crash after a job's effect but before its ack: the job is redelivered, with
+/// `redelivered` set, and an idempotent worker does not do it twice.
+#[tokio::test]
+async fn job_recorded_but_not_acked_is_redelivered_and_not_recorded_twice()
+-> anyhow::Result<()> {
+    check("killing a worker between recording a job and acking it", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("jobs");
+        declare(&setup, &queue, FieldTable::default()).await?;
+        let sent = jobs(10);
+        publish(&setup, &queue, &with_ids(&sent)).await?;
+
+        let path = ledger_path();
+        let args = |stall: &[&str]| {
+            let mut args = vec![rabbit.amqp_url().to_string(), queue.clone()];
+            args.push(path.display().to_string());
+            args.extend(stall.iter().map(|s| s.to_string()));
+            args
+        };
+        let mut first = lab::ClientProcess::spawn(WORKER, args(&["stall-after", "3"]))?;
+        first
+            .line_containing("stalled after recording job-3", Duration::from_secs(30))
+            .await?;
+        first.kill().await?;
+
+        let mut second = lab::ClientProcess::spawn(WORKER, args(&[]))?;
+        let line = second
+            .line_containing("job-3 (", Duration::from_secs(30))
+            .await?;
+        assert!(
+            line.contains("redelivered: true"),
+            "job-3 came back without the redelivered flag: {line}"
+        );
+        until_recorded(&path, &sent, "").await?;
+        second.kill().await?;
+        let twice = recorded_twice(&path);
+        assert!(
+            twice.is_empty(),
+            "jobs recorded more than once: {twice:?}. A job recorded before the crash but \
+             not acked is delivered again: look it up in the ledger before recording it."
+        );
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
+        Ok(())
+    })
+    .await
+}
+
+/// A job without an id is rejected without requeue: it leaves the queue (here, to
+/// the queue's dead-letter queue) instead of coming back forever.
+#[tokio::test]
+async fn job_without_id_is_rejected_not_requeued() -> anyhow::Result<()> {
+    check("a worker handled a job without id", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("jobs");
+        let dead_letters = lab::unique_name("dead_letters");
+        declare(&setup, &dead_letters, FieldTable::default()).await?;
+        // Rejected messages of `queue` go to `dead_letters` (chapter 8).
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString("".into()),
+        );
+        arguments.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(dead_letters.as_str().into()),
+        );
+        declare(&setup, &queue, arguments).await?;
+        let sent = jobs(2);
+        publish(
+            &setup,
+            &queue,
+            &[Some(sent[0].clone()), None, Some(sent[1].clone())],
+        )
+        .await?;
+
+        let path = ledger_path();
+        let channel = connection.create_channel().await?;
+        let worker = {
+            let (channel, queue, path) = (channel.clone(), queue.clone(), path.clone());
+            tokio::spawn(async move {
+                let mut ledger = Ledger::open(path)?;
+                work(&channel, &queue, &mut ledger).await
+            })
+        };
+        until_recorded(&path, &sent, "").await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        channel.close(200, "check done".into()).await?;
+        lab::within(Duration::from_secs(10), "the worker to stop", worker)
+            .await??
+            .map_err(|e| anyhow::anyhow!("the worker failed: {e:#}"))?;
+        assert_eq!(
+            read_ledger(&path),
+            sent,
+            "only the jobs with an id are recorded"
+        );
+        let (left, dead) = (
+            ready(&setup, &queue).await?,
+            ready(&setup, &dead_letters).await?,
+        );
+        assert!(
+            left == 0 && dead == 1,
+            "the job without id should be rejected without requeue (dead-lettered); \
+             found {left} message(s) back in the queue and {dead} dead-lettered"
+        );
+        // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
+        Ok(())
+    })
+    .await
+}

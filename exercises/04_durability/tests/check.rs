@@ -1,0 +1,178 @@
+//! Checks for chapter 4 (do not modify): they use your functions on a real
+//! RabbitMQ, restart it, and count what survived.
+//!
+//! The same checks run against the reference solution, so they are known to pass.
+
+use std::future::Future;
+use std::time::Duration;
+
+use durability::{declare_classic_queue, declare_quorum_queue, store_messages};
+use lapin::Channel;
+use lapin::options::{BasicGetOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+
+/// How long one check may take before it fails instead of hanging.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Runs one check with a deadline, so nothing hangs.
+async fn check(
+    what: &str,
+    body: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "check timed out after {} s while {what}",
+            CHECK_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (1..=count).map(|i| format!("{prefix} #{i}")).collect()
+}
+
+/// Ready messages of `queue`, or `None` if the queue does not exist.
+async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<Option<u32>> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    match channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    {
+        Ok(state) => Ok(Some(state.message_count())),
+        Err(error) if error.to_string().contains("NOT_FOUND") => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Takes every message from `queue` and returns the bodies, in queue order.
+async fn drain(channel: &Channel, queue: &str) -> anyhow::Result<Vec<String>> {
+    let mut bodies = Vec::new();
+    while let Some(message) = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+        .await?
+    {
+        bodies.push(String::from_utf8(message.delivery.data.clone())?);
+    }
+    Ok(bodies)
+}
+
+/// What the management API says about `queue`: its type and whether it is durable.
+async fn queue_info(rabbit: &lab::Rabbit, queue: &str) -> anyhow::Result<(String, bool)> {
+    let info = rabbit
+        .management_get(&format!("/api/queues/%2f/{queue}"))
+        .await?;
+    let kind = info["type"].as_str().unwrap_or("unknown").to_string();
+    Ok((kind, info["durable"].as_bool().unwrap_or(false)))
+}
+
+/// The heart of the chapter (fault: a broker restart): a classic and a quorum
+/// queue, each with 20 messages stored by your functions, keep all 20, in order.
+#[tokio::test]
+async fn queues_and_messages_survive_a_broker_restart() -> anyhow::Result<()> {
+    check("storing messages and restarting the broker", async {
+        let rabbit = lab::rabbit_with_faults().await?;
+        let classic = lab::unique_name("orders_classic");
+        let quorum = lab::unique_name("orders_quorum");
+        let stored = numbered("order", 20);
+        {
+            let connection = rabbit.connect().await?;
+            let channel = connection.create_channel().await?;
+            declare_classic_queue(&channel, &classic).await?;
+            declare_quorum_queue(&channel, &quorum).await?;
+            store_messages(&channel, &classic, &stored).await?;
+            store_messages(&channel, &quorum, &stored).await?;
+        }
+        rabbit.restart(1).await?;
+
+        let connection = rabbit.connect().await?;
+        for (kind, queue) in [("classic", &classic), ("quorum", &quorum)] {
+            let channel = connection.create_channel().await?;
+            let Some(_) = ready(&channel, queue).await? else {
+                anyhow::bail!(
+                    "the {kind} queue is gone after the restart: declare it durable"
+                );
+            };
+            let survivors = drain(&channel, queue).await?;
+            assert_eq!(
+                survivors.len(),
+                stored.len(),
+                "{} of {} messages in the {kind} queue survived the restart: a durable \
+                 queue keeps only persistent messages (delivery mode 2)",
+                survivors.len(),
+                stored.len()
+            );
+            assert_eq!(survivors, stored, "the {kind} queue's messages, in order");
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The classic queue is durable, and a classic queue.
+#[tokio::test]
+async fn classic_queue_is_durable() -> anyhow::Result<()> {
+    check("declaring a classic queue", async {
+        let rabbit = lab::rabbit().await?;
+        let channel = rabbit.connect().await?.create_channel().await?;
+        let queue = lab::unique_name("orders_classic");
+        declare_classic_queue(&channel, &queue).await?;
+        let (kind, durable) = queue_info(&rabbit, &queue).await?;
+        assert_eq!(kind, "classic", "the queue's type");
+        assert!(durable, "the classic queue is not durable");
+        Ok(())
+    })
+    .await
+}
+
+/// The quorum queue is a quorum queue.
+#[tokio::test]
+async fn quorum_queue_is_a_quorum_queue() -> anyhow::Result<()> {
+    check("declaring a quorum queue", async {
+        let rabbit = lab::rabbit().await?;
+        let channel = rabbit.connect().await?.create_channel().await?;
+        let queue = lab::unique_name("orders_quorum");
+        declare_quorum_queue(&channel, &queue).await?;
+        let (kind, _) = queue_info(&rabbit, &queue).await?;
+        assert_eq!(
+            kind, "quorum",
+            "the queue's type: set the argument x-queue-type = \"quorum\""
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// When `store_messages` returns, every message is in the queue (confirmed), and
+/// each one is persistent.
+#[tokio::test]
+async fn stored_messages_are_confirmed_and_persistent() -> anyhow::Result<()> {
+    check("storing 50 messages", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = connection.create_channel().await?;
+        let queue = lab::unique_name("orders_classic");
+        declare_classic_queue(&channel, &queue).await?;
+        store_messages(&channel, &queue, &numbered("order", 50)).await?;
+        let other = connection.create_channel().await?;
+        let count = ready(&other, &queue).await?.unwrap_or(0);
+        assert_eq!(
+            count, 50,
+            "store_messages returned with {count} of 50 messages in the queue: wait for the confirms"
+        );
+        let message = other
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the queue is empty"))?;
+        let mode = message.delivery.properties.delivery_mode().unwrap_or(1);
+        assert_eq!(
+            mode, 2,
+            "messages are stored with delivery mode {mode}, not 2 (persistent)"
+        );
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,285 @@
+//! Checks for chapter 5 (do not modify): they run your publisher against a real
+//! RabbitMQ, restart the broker while it sends, and count every message in the
+//! queue afterwards: missing ones and duplicates.
+//!
+//! The same checks run against the reference solution, so they are known to pass.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use lapin::options::{BasicConsumeOptions, BasicGetOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{Channel, Connection};
+use publisher_confirms::{Outgoing, publish_confirmed, send_all};
+
+/// How long one check may take before it fails instead of hanging.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(200);
+
+/// Runs one check with a deadline, so nothing hangs.
+async fn check(
+    what: &str,
+    body: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!(
+            "check timed out after {} s while {what}",
+            CHECK_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+/// `count` messages with ids `msg-00001`.. and bodies of about `size` bytes.
+fn stream(count: usize, size: usize) -> Vec<Outgoing> {
+    (1..=count)
+        .map(|i| {
+            let id = format!("msg-{i:05}");
+            let body = format!("{id} {}", "x".repeat(size));
+            Outgoing { id, body }
+        })
+        .collect()
+}
+
+async fn declare(
+    channel: &Channel,
+    queue: &str,
+    arguments: FieldTable,
+) -> anyhow::Result<()> {
+    channel
+        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
+        .await?;
+    Ok(())
+}
+
+async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<u32> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    Ok(channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await?
+        .message_count())
+}
+
+/// How many times each message id is in `queue`; takes them all out.
+async fn count_ids(
+    connection: &Connection,
+    queue: &str,
+) -> anyhow::Result<BTreeMap<String, usize>> {
+    let channel = connection.create_channel().await?;
+    let expected = ready(&channel, queue).await? as usize;
+    let options = BasicConsumeOptions {
+        no_ack: true,
+        ..Default::default()
+    };
+    let mut consumer = channel
+        .basic_consume(
+            queue.into(),
+            "counter".into(),
+            options,
+            FieldTable::default(),
+        )
+        .await?;
+    let mut times = BTreeMap::new();
+    let mut taken = 0;
+    while taken < expected {
+        let delivery = lab::within(
+            Duration::from_secs(30),
+            "the stored messages",
+            consumer.next(),
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the counting consumer was cancelled"))??;
+        let id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| "<no message_id>".into());
+        *times.entry(id).or_insert(0) += 1;
+        taken += 1;
+    }
+    Ok(times)
+}
+
+/// The fault the chapter is about: the broker restarts while `send_all` is in the
+/// middle of a stream. Every message must be in the queue afterwards; sending the
+/// unconfirmed ones again may store some twice, and the check counts them.
+#[tokio::test]
+async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow::Result<()>
+{
+    check("sending while the broker restarts", async {
+        let rabbit = lab::rabbit_with_faults().await?;
+        let queue = lab::unique_name("payments");
+        let watcher = rabbit.connect().await?;
+        let watch = watcher.create_channel().await?;
+        declare(&watch, &queue, FieldTable::default()).await?;
+        let messages = stream(20_000, 1_000);
+
+        let rabbit = &rabbit;
+        let connect = move || async move { Ok(rabbit.connect().await?) };
+        let restart_midstream = async {
+            // Restart once a tenth of the stream is in the queue.
+            lab::until(
+                Duration::from_secs(60),
+                "the first messages to arrive",
+                Duration::from_millis(10),
+                || async {
+                    ready(&watch, &queue)
+                        .await
+                        .map(|n| n as usize >= messages.len() / 10)
+                        .map_err(|e| lab::LabError::step("counting", e))
+                },
+            )
+            .await?;
+            let at = Instant::now();
+            rabbit.restart(1).await?;
+            anyhow::Ok(at.elapsed())
+        };
+        let (sent, restarted) =
+            tokio::join!(send_all(connect, &queue, &messages), restart_midstream);
+        let restart_took = restarted?;
+        let sent = sent.map_err(|e| anyhow::anyhow!("send_all failed: {e:#}"))?;
+
+        let connection = rabbit.connect().await?;
+        let times = count_ids(&connection, &queue).await?;
+        let missing: Vec<&str> = messages
+            .iter()
+            .map(|m| m.id.as_str())
+            .filter(|id| !times.contains_key(*id))
+            .collect();
+        let stored: usize = times.values().sum();
+        let duplicates = stored - times.len();
+        println!(
+            "{} messages, {} publishes, {} reconnect(s), restart took {:.1} s; \
+             in the queue: {stored} messages, {} missing, {duplicates} duplicates",
+            messages.len(),
+            sent.publishes,
+            sent.reconnects,
+            restart_took.as_secs_f64(),
+            missing.len()
+        );
+        assert!(
+            missing.is_empty(),
+            "{} messages are missing after the restart, e.g. {:?}: only a message the broker \
+             acked is safe; send every other one again",
+            missing.len(),
+            &missing[..missing.len().min(5)]
+        );
+        assert!(
+            sent.reconnects >= 1,
+            "send_all reports no reconnect, though the broker restarted while it sent"
+        );
+        assert!(
+            duplicates <= sent.publishes - messages.len(),
+            "{duplicates} duplicates from {} republishes: duplicates come only from sending again",
+            sent.publishes - messages.len()
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// The report of `publish_confirmed` is the broker's: a queue that takes only 5
+/// messages nacks the others, and only the 5 are acked.
+#[tokio::test]
+async fn publish_confirmed_reports_only_what_the_broker_acked() -> anyhow::Result<()> {
+    check("publishing to a queue that refuses messages", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("payments");
+        // A full queue refuses new messages: the broker nacks them.
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(5));
+        arguments.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("reject-publish".into()),
+        );
+        declare(&setup, &queue, arguments).await?;
+        let messages = stream(8, 10);
+        let confirmed = publish_confirmed(&connection, &queue, &messages).await;
+        if let Some(error) = &confirmed.stopped_by {
+            anyhow::bail!("publish_confirmed stopped early: {error:#}");
+        }
+        let first_five: Vec<String> = messages[..5].iter().map(|m| m.id.clone()).collect();
+        assert_eq!(confirmed.published, 8, "messages published");
+        assert_eq!(
+            confirmed.acked, first_five,
+            "the broker acked the first 5 and nacked the other 3: report only acks (and turn on confirms)"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// When `publish_confirmed` returns, every acked message is in the queue,
+/// persistent, with its id.
+#[tokio::test]
+async fn acked_messages_are_stored_persistent_with_their_ids() -> anyhow::Result<()> {
+    check("publishing 300 messages", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("payments");
+        declare(&setup, &queue, FieldTable::default()).await?;
+        let messages = stream(300, 100);
+        let confirmed = publish_confirmed(&connection, &queue, &messages).await;
+        if let Some(error) = &confirmed.stopped_by {
+            anyhow::bail!("publish_confirmed stopped early: {error:#}");
+        }
+        assert_eq!(confirmed.acked.len(), 300, "every message acked");
+        assert_eq!(
+            ready(&setup, &queue).await?,
+            300,
+            "publish_confirmed returned before every acked message was in the queue"
+        );
+        let first = setup
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the queue is empty"))?;
+        let properties = &first.delivery.properties;
+        assert_eq!(
+            properties.delivery_mode().unwrap_or(1),
+            2,
+            "messages must be persistent (delivery mode 2)"
+        );
+        assert_eq!(
+            properties.message_id().as_ref().map(|id| id.to_string()),
+            Some(messages[0].id.clone()),
+            "each message carries its id as message_id"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Without faults, `send_all` publishes each message once and reconnects never.
+#[tokio::test]
+async fn send_all_publishes_each_message_once_without_faults() -> anyhow::Result<()> {
+    check("sending 500 messages", async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let queue = lab::unique_name("payments");
+        declare(&setup, &queue, FieldTable::default()).await?;
+        let messages = stream(500, 100);
+        let rabbit = &rabbit;
+        let sent = send_all(
+            move || async move { Ok(rabbit.connect().await?) },
+            &queue,
+            &messages,
+        )
+        .await?;
+        assert_eq!(sent.publishes, 500, "publishes");
+        assert_eq!(sent.reconnects, 0, "reconnects");
+        let times = count_ids(&connection, &queue).await?;
+        assert_eq!(times.len(), 500, "distinct messages in the queue");
+        assert!(times.values().all(|n| *n == 1), "no message twice");
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,207 @@
+//! Proofs of chapter 2's behavioural quiz questions, one per question, each named
+//! after its question's slug. Each observes the answer on the lab's RabbitMQ and
+//! asserts it equals the key in `book/quizzes/02_work_queues.toml`.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use lapin::Consumer;
+use lapin::options::{BasicAckOptions, BasicQosOptions};
+use proofs::rabbit::{
+    WAIT, consume, count_until_quiet, durable_queue, numbered, publish_all, ready,
+};
+use proofs::{assert_key, bounded};
+
+const CHAPTER: &str = "02_work_queues";
+
+/// A worker: takes deliveries, spends `pace` on each, acks it; returns how many it
+/// did when its consumer ends.
+async fn ack_after(mut consumer: Consumer, pace: Duration) -> Result<usize> {
+    let mut done = 0;
+    while let Some(delivery) = consumer.next().await {
+        let delivery = delivery?;
+        tokio::time::sleep(pace).await;
+        delivery.ack(BasicAckOptions::default()).await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+#[tokio::test]
+async fn round_robin_ignores_speed() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("tasks");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        // A: quick worker; B: would take 1 s per message, so it never gets to ack
+        // within this proof. No basic_qos on either channel.
+        let a = connection.create_channel().await?;
+        let fast = tokio::spawn(ack_after(
+            consume(&a, &queue, false).await?,
+            Duration::from_millis(10),
+        ));
+        let b = connection.create_channel().await?;
+        let mut slow = consume(&b, &queue, false).await?;
+        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
+        let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
+        a.close(200, "done".into()).await?;
+        fast.await??;
+        assert_key(CHAPTER, "round_robin_ignores_speed", to_b);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn prefetch_one_slow_worker_gets_fewer() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("tasks");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        let mut workers = Vec::new();
+        let mut channels = Vec::new();
+        for pace in [10, 1000] {
+            let channel = connection.create_channel().await?;
+            channel.basic_qos(1, BasicQosOptions::default()).await?;
+            let consumer = consume(&channel, &queue, false).await?;
+            workers.push(tokio::spawn(ack_after(
+                consumer,
+                Duration::from_millis(pace),
+            )));
+            channels.push(channel);
+        }
+        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
+        lab::until(
+            Duration::from_secs(20),
+            "the 10 tasks to be taken",
+            Duration::from_millis(50),
+            || async {
+                ready(&setup, &queue)
+                    .await
+                    .map(|n| n == 0)
+                    .map_err(|e| lab::LabError::step("counting", e))
+            },
+        )
+        .await?;
+        // Let both finish what they hold, then stop them and count.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let mut done = Vec::new();
+        for (channel, worker) in channels.iter().zip(workers) {
+            channel.close(200, "done".into()).await?;
+            done.push(worker.await??);
+        }
+        let (fast, slow) = (done[0], done[1]);
+        assert_eq!(fast + slow, 10, "every task is done once");
+        println!("fast worker: {fast} tasks, slow worker: {slow}");
+        assert_key(CHAPTER, "prefetch_one_slow_worker_gets_fewer", slow < 5);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn prefetch_is_per_consumer() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("tasks");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &numbered("task", 50), true).await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .basic_qos(10, BasicQosOptions { global: false })
+            .await?;
+        let first = consume(&channel, &queue, false).await?;
+        let second = consume(&channel, &queue, false).await?;
+        let mut both = futures::stream::select(first, second);
+        let mut unacked = 0usize;
+        while let Ok(Some(delivery)) =
+            tokio::time::timeout(Duration::from_secs(2), both.next()).await
+        {
+            delivery?;
+            unacked += 1;
+        }
+        assert_eq!(
+            ready(&setup, &queue).await? as usize,
+            50 - unacked,
+            "the rest stays ready"
+        );
+        assert_key(CHAPTER, "prefetch_is_per_consumer", unacked);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn auto_ack_ignores_prefetch() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("tasks");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
+        let channel = connection.create_channel().await?;
+        channel.basic_qos(1, BasicQosOptions::default()).await?;
+        let mut consumer = consume(&channel, &queue, true).await?;
+        let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
+        assert_key(CHAPTER, "auto_ack_ignores_prefetch", sent);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn message_count_excludes_unacked() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("tasks");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &numbered("task", 5), true).await?;
+        let channel = connection.create_channel().await?;
+        channel.basic_qos(1, BasicQosOptions::default()).await?;
+        let mut consumer = consume(&channel, &queue, false).await?;
+        let _working_on = lab::within(WAIT, "the first task", consumer.next())
+            .await?
+            .context("the consumer was cancelled")??;
+        assert_key(
+            CHAPTER,
+            "message_count_excludes_unacked",
+            ready(&setup, &queue).await? as usize,
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn late_worker_gets_nothing_without_prefetch() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("tasks");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        let a = connection.create_channel().await?;
+        let mut busy = consume(&a, &queue, false).await?;
+        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
+        // A takes its first task and works on it (never acks within the proof).
+        lab::within(WAIT, "A's first task", busy.next())
+            .await?
+            .context("the consumer was cancelled")??;
+        let b = connection.create_channel().await?;
+        let mut helper = consume(&b, &queue, false).await?;
+        let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
+        assert_key(CHAPTER, "late_worker_gets_nothing_without_prefetch", to_b);
+        Ok(())
+    })
+    .await
+}

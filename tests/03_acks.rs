@@ -1,0 +1,315 @@
+//! Proofs of chapter 3's behavioural quiz questions, one per question, each named
+//! after its question's slug. Each observes the answer on the lab's RabbitMQ and
+//! asserts it equals the key in `book/quizzes/03_acks.toml`.
+//!
+//! The crash proofs kill a real consumer process (`src/bin/killable_consumer.rs`)
+//! with SIGKILL: the broker sees its connection vanish, nothing more.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicNackOptions, BasicQosOptions};
+use lapin::{Channel, Consumer};
+use proofs::rabbit::{WAIT, consume, durable_queue, numbered, publish_all, ready};
+use proofs::{assert_key, bounded};
+
+const CHAPTER: &str = "03_acks";
+
+/// The consumer program the crash proofs start and kill.
+const CONSUMER: &str = env!("CARGO_BIN_EXE_killable_consumer");
+
+async fn next(consumer: &mut Consumer) -> Result<Delivery> {
+    lab::within(WAIT, "a delivery", consumer.next())
+        .await?
+        .context("the consumer was cancelled")?
+        .context("receiving a delivery")
+}
+
+fn body(delivery: &Delivery) -> String {
+    String::from_utf8_lossy(&delivery.data).into_owned()
+}
+
+/// Waits until the broker has closed `channel`, and returns its words for why (the
+/// error the channel's consumer or next operation reports).
+async fn closed_by_broker(channel: &Channel, consumer: &mut Consumer) -> Result<String> {
+    let error = lab::within(Duration::from_secs(10), "the channel to be closed", async {
+        loop {
+            match consumer.next().await {
+                Some(Err(error)) => return error.to_string(),
+                Some(Ok(_)) => continue,
+                None => return "the consumer ended".to_string(),
+            }
+        }
+    })
+    .await?;
+    lab::until(
+        Duration::from_secs(10),
+        "the channel to be closed",
+        Duration::from_millis(20),
+        || async { Ok(!channel.status().connected()) },
+    )
+    .await?;
+    Ok(error)
+}
+
+#[tokio::test]
+async fn killed_consumer_message_is_redelivered() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("jobs");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &["job".to_string()], true).await?;
+
+        // Manual acks, processes nothing: it gets stuck on the job, unacked.
+        let args = [rabbit.amqp_url(), queue.as_str(), "manual", "0", "0"];
+        let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
+        consumer
+            .line_containing("received job redelivered=false", WAIT)
+            .await?;
+        consumer.line_containing("stuck on job", WAIT).await?;
+        consumer.kill().await?;
+
+        let channel = connection.create_channel().await?;
+        let mut next_consumer = consume(&channel, &queue, false).await?;
+        let delivery = next(&mut next_consumer).await?;
+        assert_eq!(body(&delivery), "job");
+        assert_key(
+            CHAPTER,
+            "killed_consumer_message_is_redelivered",
+            delivery.redelivered,
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn auto_ack_consumer_killed_loses_messages() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("jobs");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        let sent = numbered("job", 100);
+        publish_all(&setup, &queue, &sent, true).await?;
+
+        // Automatic acks, 200 ms per message; stuck after the 10th, then killed.
+        let args = [rabbit.amqp_url(), queue.as_str(), "auto", "10", "200"];
+        let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
+        consumer.line_containing("stuck on", WAIT).await?;
+        let processed = consumer
+            .lines_seen()
+            .iter()
+            .filter(|l| l.starts_with("processed "))
+            .count();
+        consumer.kill().await?;
+        assert_eq!(processed, 10);
+
+        // Give anything that would come back time to do so.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let left = ready(&setup, &queue).await? as usize;
+        let lost = sent.len() - processed - left;
+        println!("processed {processed}, left in the queue {left}, lost {lost}");
+        assert_eq!(
+            lost, 90,
+            "the 90 received but unprocessed messages are lost"
+        );
+        assert_key(CHAPTER, "auto_ack_consumer_killed_loses_messages", left);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn double_ack_closes_channel() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("jobs");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &numbered("job", 2), true).await?;
+
+        let channel = connection.create_channel().await?;
+        let mut consumer = consume(&channel, &queue, false).await?;
+        let delivery = next(&mut consumer).await?;
+        delivery.ack(BasicAckOptions::default()).await?;
+        channel
+            .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+            .await?;
+        let why = closed_by_broker(&channel, &mut consumer).await?;
+        println!("the channel was closed: {why}");
+        assert!(
+            why.contains("PRECONDITION_FAILED") && why.contains("unknown delivery tag"),
+            "{why}"
+        );
+        assert_key(
+            CHAPTER,
+            "double_ack_closes_channel",
+            !channel.status().connected(),
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn ack_on_another_channel_fails() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("jobs");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &["job".to_string()], true).await?;
+
+        let a = connection.create_channel().await?;
+        let mut on_a = consume(&a, &queue, false).await?;
+        let delivery = next(&mut on_a).await?;
+        // Channel B consumes from an empty queue of its own, so the proof can
+        // watch B's consumer for the broker's reason when B is closed.
+        let b = connection.create_channel().await?;
+        let empty = lab::unique_name("empty");
+        durable_queue(&setup, &empty).await?;
+        let mut on_b = consume(&b, &empty, false).await?;
+        b.basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+            .await?;
+        let why = closed_by_broker(&b, &mut on_b).await?;
+        println!("channel B was closed: {why}");
+        assert!(why.contains("PRECONDITION_FAILED"), "{why}");
+        // Close A: whatever A still holds unacknowledged goes back to the queue.
+        a.close(200, "done".into()).await?;
+        let back = lab::until(
+            Duration::from_secs(5),
+            "the message to be back in the queue",
+            Duration::from_millis(50),
+            || async {
+                ready(&setup, &queue)
+                    .await
+                    .map(|n| n == 1)
+                    .map_err(|e| lab::LabError::step("counting", e))
+            },
+        )
+        .await
+        .is_ok();
+        assert_key(CHAPTER, "ack_on_another_channel_fails", !back);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn requeued_message_keeps_its_position() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("jobs");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &numbered("m", 5), true).await?;
+
+        let channel = connection.create_channel().await?;
+        channel.basic_qos(1, BasicQosOptions::default()).await?;
+        let mut consumer = consume(&channel, &queue, false).await?;
+        let first = next(&mut consumer).await?;
+        assert_eq!(body(&first), "m-1");
+        first
+            .nack(BasicNackOptions {
+                requeue: true,
+                ..Default::default()
+            })
+            .await?;
+        let again = next(&mut consumer).await?;
+        assert!(again.redelivered || body(&again) != "m-1");
+        assert_key(
+            CHAPTER,
+            "requeued_message_keeps_its_position",
+            body(&again) == "m-1",
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn nack_without_requeue_drops() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("jobs");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &["job".to_string()], true).await?;
+
+        let channel = connection.create_channel().await?;
+        let mut consumer = consume(&channel, &queue, false).await?;
+        next(&mut consumer)
+            .await?
+            .nack(BasicNackOptions {
+                requeue: false,
+                ..Default::default()
+            })
+            .await?;
+        // Closing the channel would put back anything still unacknowledged.
+        channel.close(200, "done".into()).await?;
+        assert_key(
+            CHAPTER,
+            "nack_without_requeue_drops",
+            ready(&setup, &queue).await? as usize,
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn ack_multiple_up_to_tag() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name("jobs");
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        publish_all(&setup, &queue, &numbered("job", 10), true).await?;
+
+        let channel = connection.create_channel().await?;
+        channel.basic_qos(10, BasicQosOptions::default()).await?;
+        let mut consumer = consume(&channel, &queue, false).await?;
+        let mut tags = Vec::new();
+        for _ in 0..10 {
+            tags.push(next(&mut consumer).await?.delivery_tag);
+        }
+        assert_eq!(tags, (1..=10).collect::<Vec<u64>>(), "tags count from 1");
+        channel
+            .basic_ack(5, BasicAckOptions { multiple: true })
+            .await?;
+        channel.close(200, "done".into()).await?;
+        let back = lab::until(
+            Duration::from_secs(5),
+            "the unacked messages to be back",
+            Duration::from_millis(50),
+            || async {
+                ready(&setup, &queue)
+                    .await
+                    .map(|n| n > 0)
+                    .map_err(|e| lab::LabError::step("counting", e))
+            },
+        )
+        .await;
+        back?;
+        // Let the requeue settle before counting.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_key(
+            CHAPTER,
+            "ack_multiple_up_to_tag",
+            ready(&setup, &queue).await? as usize,
+        );
+        Ok(())
+    })
+    .await
+}

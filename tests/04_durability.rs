@@ -1,0 +1,261 @@
+//! Proofs of chapter 4's behavioural quiz questions, one per question, each named
+//! after its question's slug. Each observes the answer on the lab's RabbitMQ and
+//! asserts it equals the key in `book/quizzes/04_durability.toml`.
+//!
+//! The restart questions share one experiment: it sets up every queue the
+//! questions describe, restarts the broker once, and records what each queue held
+//! afterwards. Each proof then compares its own observation with its own key.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use lapin::Channel;
+use lapin::options::QueueDeclareOptions;
+use lapin::types::{AMQPValue, FieldTable};
+use proofs::rabbit::{WAIT, consume, durable_queue, numbered, publish_all, quorum_queue};
+use proofs::{assert_key, bounded};
+use tokio::sync::OnceCell;
+
+const CHAPTER: &str = "04_durability";
+
+/// What the queues held after one restart of the broker.
+#[derive(Debug, Clone)]
+struct AfterRestart {
+    /// Durable classic queue, 10 transient messages before the restart.
+    transient_in_durable: Option<u32>,
+    /// Durable classic queue, 10 persistent messages before.
+    persistent_in_durable: Option<u32>,
+    /// Quorum queue, 10 transient messages before.
+    transient_in_quorum: Option<u32>,
+    /// Non-durable classic queue, 10 persistent messages before.
+    persistent_in_non_durable: Option<u32>,
+    /// Durable classic queue whose one persistent message was delivered, unacked.
+    delivered_unacked: Option<u32>,
+}
+
+/// Ready messages of `queue`, or `None` if it does not exist. A passive declare
+/// of a missing queue closes its channel, so each look gets a fresh channel.
+async fn ready_if_exists(
+    connection: &lapin::Connection,
+    queue: &str,
+) -> Result<Option<u32>> {
+    let channel = connection.create_channel().await?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    match channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+    {
+        Ok(state) => Ok(Some(state.message_count())),
+        Err(error) if error.to_string().contains("NOT_FOUND") => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn non_durable_queue(channel: &Channel, queue: &str) -> Result<()> {
+    let options = QueueDeclareOptions {
+        durable: false,
+        exclusive: false,
+        auto_delete: false,
+        ..Default::default()
+    };
+    channel
+        .queue_declare(queue.into(), options, FieldTable::default())
+        .await
+        .with_context(|| format!("declaring non-durable queue {queue}"))?;
+    Ok(())
+}
+
+/// The experiment, run once per test binary whichever proof asks first.
+async fn after_restart() -> Result<AfterRestart> {
+    static RESULT: OnceCell<AfterRestart> = OnceCell::const_new();
+    RESULT.get_or_try_init(restart_experiment).await.cloned()
+}
+
+async fn restart_experiment() -> Result<AfterRestart> {
+    let rabbit = lab::rabbit_with_faults().await?;
+    let names = [
+        "transient_in_durable",
+        "persistent_in_durable",
+        "transient_in_quorum",
+        "persistent_in_non_durable",
+        "delivered_unacked",
+    ]
+    .map(lab::unique_name);
+    let ten = numbered("message", 10);
+    let before = rabbit.connect().await?;
+    let channel = before.create_channel().await?;
+    durable_queue(&channel, &names[0]).await?;
+    publish_all(&channel, &names[0], &ten, false).await?;
+    durable_queue(&channel, &names[1]).await?;
+    publish_all(&channel, &names[1], &ten, true).await?;
+    quorum_queue(&channel, &names[2]).await?;
+    publish_all(&channel, &names[2], &ten, false).await?;
+    non_durable_queue(&channel, &names[3]).await?;
+    publish_all(&channel, &names[3], &ten, true).await?;
+    durable_queue(&channel, &names[4]).await?;
+    publish_all(&channel, &names[4], &["job".to_string()], true).await?;
+    let holder = before.create_channel().await?;
+    let mut consumer = consume(&holder, &names[4], false).await?;
+    lab::within(WAIT, "the delivery to hold", consumer.next())
+        .await?
+        .context("the consumer was cancelled")??;
+
+    for name in &names {
+        let count = ready_if_exists(&before, name).await?;
+        println!("before the restart: {name}: {count:?} ready");
+    }
+    rabbit.restart(1).await?;
+
+    let after = rabbit.connect().await?;
+    let mut counts = Vec::new();
+    for name in &names {
+        let count = ready_if_exists(&after, name).await?;
+        println!("after the restart: {name}: {count:?} ready");
+        counts.push(count);
+    }
+    Ok(AfterRestart {
+        transient_in_durable: counts[0],
+        persistent_in_durable: counts[1],
+        transient_in_quorum: counts[2],
+        persistent_in_non_durable: counts[3],
+        delivered_unacked: counts[4],
+    })
+}
+
+#[tokio::test]
+async fn transient_messages_lost_on_restart() -> Result<()> {
+    bounded(async {
+        let left = after_restart()
+            .await?
+            .transient_in_durable
+            .context("the durable queue is gone")?;
+        assert_key(CHAPTER, "transient_messages_lost_on_restart", left as usize);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn persistent_messages_survive_restart() -> Result<()> {
+    bounded(async {
+        let left = after_restart()
+            .await?
+            .persistent_in_durable
+            .context("the durable queue is gone")?;
+        assert_key(
+            CHAPTER,
+            "persistent_messages_survive_restart",
+            left as usize,
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn quorum_queue_keeps_transient_messages() -> Result<()> {
+    bounded(async {
+        let left = after_restart()
+            .await?
+            .transient_in_quorum
+            .context("the quorum queue is gone")?;
+        assert_key(
+            CHAPTER,
+            "quorum_queue_keeps_transient_messages",
+            left as usize,
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn non_durable_queue_survives_restart() -> Result<()> {
+    bounded(async {
+        let exists = after_restart().await?.persistent_in_non_durable.is_some();
+        assert_key(CHAPTER, "non_durable_queue_survives_restart", exists);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn unacked_message_survives_restart() -> Result<()> {
+    bounded(async {
+        let back = after_restart().await?.delivered_unacked == Some(1);
+        assert_key(CHAPTER, "unacked_message_survives_restart", back);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn quorum_queue_cannot_be_non_durable() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let channel = rabbit.connect().await?.create_channel().await?;
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        let options = QueueDeclareOptions {
+            durable: false,
+            ..Default::default()
+        };
+        let declared = lab::within(
+            Duration::from_secs(10),
+            "the declaration's answer",
+            channel.queue_declare(
+                lab::unique_name("quorum").as_str().into(),
+                options,
+                arguments,
+            ),
+        )
+        .await?;
+        if let Err(error) = &declared {
+            println!("refused: {error}");
+        }
+        assert_key(
+            CHAPTER,
+            "quorum_queue_cannot_be_non_durable",
+            declared.is_ok(),
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn non_durable_classic_queue_allowed_in_4_0() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let version = rabbit.server_version().await?;
+        assert!(
+            version.starts_with("4.0."),
+            "this proof is about 4.0, not {version}"
+        );
+        let channel = rabbit.connect().await?.create_channel().await?;
+        let queue = lab::unique_name("transient_queue");
+        let declared = non_durable_queue(&channel, &queue).await;
+        if let Err(error) = &declared {
+            println!("refused: {error:#}");
+        } else {
+            // Leave nothing behind: it would only disappear at the next restart.
+            channel
+                .queue_delete(queue.as_str().into(), Default::default())
+                .await?;
+        }
+        assert_key(
+            CHAPTER,
+            "non_durable_classic_queue_allowed_in_4_0",
+            declared.is_ok(),
+        );
+        Ok(())
+    })
+    .await
+}

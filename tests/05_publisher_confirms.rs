@@ -1,0 +1,370 @@
+//! Proofs of chapter 5's behavioural quiz questions, one per question, each named
+//! after its question's slug. Each observes the answer on the lab's RabbitMQ and
+//! asserts it equals the key in `book/quizzes/05_publisher_confirms.toml`.
+//!
+//! The two restart questions share one experiment: a confirmed stream during which
+//! the broker restarts, then a count of every message in the queue.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use lapin::Confirmation;
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection};
+use proofs::rabbit::{WAIT, durable_queue, ready};
+use proofs::{assert_key, bounded};
+use tokio::sync::OnceCell;
+
+const CHAPTER: &str = "05_publisher_confirms";
+
+/// Publishes one message on `channel` (confirms must be on) and returns the
+/// broker's answer.
+async fn publish_one(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    mandatory: bool,
+    body: &str,
+) -> Result<Confirmation> {
+    let confirm = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions {
+                mandatory,
+                ..Default::default()
+            },
+            body.as_bytes(),
+            BasicProperties::default().with_delivery_mode(2),
+        )
+        .await?;
+    Ok(lab::within(WAIT, "the broker's confirm", confirm).await??)
+}
+
+async fn confirming_channel(connection: &Connection) -> Result<Channel> {
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    Ok(channel)
+}
+
+#[tokio::test]
+async fn confirm_without_consumer() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = confirming_channel(&connection).await?;
+        let queue = lab::unique_name("payments");
+        durable_queue(&channel, &queue).await?;
+        let answer = publish_one(&channel, "", &queue, false, "payment").await?;
+        assert_eq!(
+            ready(&channel, &queue).await?,
+            1,
+            "the message waits in the queue"
+        );
+        assert_key(CHAPTER, "confirm_without_consumer", answer.is_ack());
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn mandatory_unroutable_is_returned_and_acked() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = confirming_channel(&connection).await?;
+        let nowhere = lab::unique_name("no_such_queue");
+        let answer = publish_one(&channel, "", &nowhere, true, "payment").await?;
+        let acked = answer.is_ack();
+        let returned = answer.take_message();
+        if let Some(returned) = &returned {
+            println!(
+                "returned: {} {}, then acked: {acked}",
+                returned.reply_code, returned.reply_text
+            );
+            assert_eq!(returned.reply_code, 312, "NO_ROUTE");
+        }
+        assert_key(
+            CHAPTER,
+            "mandatory_unroutable_is_returned_and_acked",
+            acked && returned.is_some(),
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn publish_without_confirms_reports_no_error() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = connection.create_channel().await?;
+        let missing_exchange = lab::unique_name("no_such_exchange");
+        let published = channel
+            .basic_publish(
+                missing_exchange.as_str().into(),
+                "payments".into(),
+                BasicPublishOptions::default(),
+                b"payment",
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await;
+        let answer = match published {
+            Ok(confirm) => lab::within(WAIT, "the PublisherConfirm", confirm).await?,
+            Err(error) => Err(error),
+        };
+        println!("publish: {answer:?}");
+        let reported_error = answer.is_err();
+        // The broker closes the channel all the same, a moment later.
+        lab::until(
+            Duration::from_secs(10),
+            "the broker to close the channel",
+            Duration::from_millis(20),
+            || async { Ok(!channel.status().connected()) },
+        )
+        .await?;
+        assert_key(
+            CHAPTER,
+            "publish_without_confirms_reports_no_error",
+            reported_error,
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn full_queue_nacks_publish() -> Result<()> {
+    bounded(async {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let channel = confirming_channel(&connection).await?;
+        let queue = lab::unique_name("payments");
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(1));
+        arguments.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("reject-publish".into()),
+        );
+        channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                arguments,
+            )
+            .await?;
+        let first = publish_one(&channel, "", &queue, false, "first").await?;
+        let second = publish_one(&channel, "", &queue, false, "second").await?;
+        assert!(first.is_ack(), "the first message fits");
+        assert_key(CHAPTER, "full_queue_nacks_publish", second.is_nack());
+        Ok(())
+    })
+    .await
+}
+
+/// What a confirmed stream looked like after the broker restarted in its middle.
+#[derive(Debug, Clone)]
+struct Midstream {
+    /// How many of the messages the broker acked are missing from the queue.
+    confirmed_missing: usize,
+    /// Messages stored more than once.
+    duplicates: usize,
+}
+
+const STREAM: usize = 20_000;
+const WINDOW: usize = 100;
+
+/// The experiment, run once per test binary whichever proof asks first.
+async fn midstream() -> Result<Midstream> {
+    static RESULT: OnceCell<Midstream> = OnceCell::const_new();
+    RESULT.get_or_try_init(restart_midstream).await.cloned()
+}
+
+async fn restart_midstream() -> Result<Midstream> {
+    let rabbit = lab::rabbit_with_faults().await?;
+    let queue = lab::unique_name("payments");
+    let watcher = rabbit.connect().await?;
+    let watch = watcher.create_channel().await?;
+    durable_queue(&watch, &queue).await?;
+
+    let mut confirmed: BTreeSet<usize> = BTreeSet::new();
+    let publisher = async {
+        let mut publishes = 0;
+        let mut unconfirmed: Vec<usize> = (1..=STREAM).collect();
+        while !unconfirmed.is_empty() {
+            // Reconnect, retrying while the broker is down.
+            let connection =
+                lab::within(Duration::from_secs(90), "RabbitMQ back", async {
+                    loop {
+                        match rabbit.connect().await {
+                            Ok(connection) => return connection,
+                            Err(_) => {
+                                tokio::time::sleep(Duration::from_millis(250)).await
+                            }
+                        }
+                    }
+                })
+                .await?;
+            let _ = publish_round(
+                &connection,
+                &queue,
+                &unconfirmed,
+                &mut confirmed,
+                &mut publishes,
+            )
+            .await;
+            unconfirmed.retain(|id| !confirmed.contains(id));
+        }
+        anyhow::Ok(publishes)
+    };
+    let restart = async {
+        lab::until(
+            Duration::from_secs(60),
+            "a tenth of the stream in the queue",
+            Duration::from_millis(10),
+            || async {
+                ready(&watch, &queue)
+                    .await
+                    .map(|n| n as usize >= STREAM / 10)
+                    .map_err(|e| lab::LabError::step("counting", e))
+            },
+        )
+        .await?;
+        rabbit.restart(1).await?;
+        anyhow::Ok(())
+    };
+    let (publishes, restarted) = tokio::join!(publisher, restart);
+    restarted?;
+    let publishes = publishes?;
+
+    let times = count_ids(&rabbit.connect().await?, &queue).await?;
+    let confirmed_missing = (1..=STREAM).filter(|id| !times.contains_key(id)).count();
+    let duplicates = times.values().map(|n| n - 1).sum();
+    println!(
+        "{STREAM} messages, {publishes} publishes; after the restart: {} distinct in the queue, \
+         {confirmed_missing} confirmed ones missing, {duplicates} duplicates",
+        times.len()
+    );
+    Ok(Midstream {
+        confirmed_missing,
+        duplicates,
+    })
+}
+
+/// Publishes `ids` with up to WINDOW in flight, adding each acked id to `confirmed`;
+/// stops at the first error (the broker went away).
+async fn publish_round(
+    connection: &Connection,
+    queue: &str,
+    ids: &[usize],
+    confirmed: &mut BTreeSet<usize>,
+    publishes: &mut usize,
+) -> Result<()> {
+    let channel = confirming_channel(connection).await?;
+    let mut in_flight: VecDeque<(usize, lapin::PublisherConfirm)> = VecDeque::new();
+    for id in ids {
+        if in_flight.len() == WINDOW {
+            let (id, confirm) = in_flight.pop_front().context("a full window")?;
+            if lab::within(Duration::from_secs(10), "a confirm", confirm)
+                .await??
+                .is_ack()
+            {
+                confirmed.insert(id);
+            }
+        }
+        let confirm = channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                format!("payment {id}").as_bytes(),
+                BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_message_id(id.to_string().into()),
+            )
+            .await?;
+        *publishes += 1;
+        in_flight.push_back((*id, confirm));
+    }
+    while let Some((id, confirm)) = in_flight.pop_front() {
+        if lab::within(Duration::from_secs(10), "a confirm", confirm)
+            .await??
+            .is_ack()
+        {
+            confirmed.insert(id);
+        }
+    }
+    Ok(())
+}
+
+/// How many times each message id is in `queue`.
+async fn count_ids(
+    connection: &Connection,
+    queue: &str,
+) -> Result<BTreeMap<usize, usize>> {
+    let channel = connection.create_channel().await?;
+    let stored = ready(&channel, queue).await? as usize;
+    let options = BasicConsumeOptions {
+        no_ack: true,
+        ..Default::default()
+    };
+    let mut consumer = channel
+        .basic_consume(
+            queue.into(),
+            "counter".into(),
+            options,
+            FieldTable::default(),
+        )
+        .await?;
+    let mut times = BTreeMap::new();
+    for _ in 0..stored {
+        let delivery = lab::within(WAIT, "the stored messages", consumer.next())
+            .await?
+            .context("the consumer was cancelled")??;
+        let id: usize = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .context("a message without id")?
+            .as_str()
+            .parse()?;
+        *times.entry(id).or_insert(0) += 1;
+    }
+    Ok(times)
+}
+
+#[tokio::test]
+async fn confirmed_messages_survive_restart_midstream() -> Result<()> {
+    bounded(async {
+        let all_there = midstream().await?.confirmed_missing == 0;
+        assert_key(
+            CHAPTER,
+            "confirmed_messages_survive_restart_midstream",
+            all_there,
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn republishing_unconfirmed_makes_duplicates() -> Result<()> {
+    bounded(async {
+        let duplicates = midstream().await?.duplicates;
+        assert_key(
+            CHAPTER,
+            "republishing_unconfirmed_makes_duplicates",
+            duplicates > 0,
+        );
+        Ok(())
+    })
+    .await
+}
