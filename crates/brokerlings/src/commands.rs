@@ -54,14 +54,14 @@ pub async fn check_one(workbook: &Workbook, exercise: &Exercise) -> Result<Outco
     for topology in topologies(exercise) {
         lab.up(topology).await?;
     }
-    if let Some(errors) = build.await.context("the build task")?? {
-        return Ok(Outcome::BuildFailed(errors));
+    match build.await.context("the build task")?? {
+        runner::Build::Failed(errors) => Ok(Outcome::BuildFailed(errors)),
+        runner::Build::Ready { executable, dir } => {
+            tokio::task::spawn_blocking(move || runner::run(&executable, &dir))
+                .await
+                .context("the check task")?
+        }
     }
-    let root = workbook.root.clone();
-    let package = exercise.exercise_package();
-    tokio::task::spawn_blocking(move || runner::check(&root, &package))
-        .await
-        .context("the check task")?
 }
 
 /// Prints an outcome the way `check` and watch mode show it.

@@ -1,6 +1,6 @@
 //! Runs an exercise's checks: a build, then the checks against the lab, bounded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,52 +47,85 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// A built exercise: its checks' test binary, or why it did not build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Build {
+    /// The `check` test binary, and the package folder it runs in.
+    Ready {
+        /// The test binary.
+        executable: PathBuf,
+        /// The package's folder (cargo runs tests there).
+        dir: PathBuf,
+    },
+    /// The first compiler errors.
+    Failed(String),
+}
+
 /// Builds the exercise's checks without running them.
-pub fn build(root: &Path, package: &str) -> Result<Option<String>> {
+pub fn build(root: &Path, package: &str) -> Result<Build> {
     let output = run_bounded(
         cargo()
             .args([
                 "test",
                 "--no-run",
-                "--quiet",
                 "--message-format",
-                "short",
+                "json-render-diagnostics",
                 "-p",
                 package,
             ])
+            .args(["--test", "check"])
             .current_dir(root),
         BUILD_TIMEOUT,
     )?;
     let Some(output) = output else {
-        return Ok(Some(format!(
-            "the build did not finish within {} min",
-            BUILD_TIMEOUT.as_secs() / 60
+        let minutes = BUILD_TIMEOUT.as_secs() / 60;
+        return Ok(Build::Failed(format!(
+            "the build did not finish within {minutes} min"
         )));
     };
-    if output.status.success() {
-        return Ok(None);
+    if !output.status.success() {
+        let errors: Vec<String> = String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .skip_while(|l| !l.starts_with("error"))
+            .take(12)
+            .map(str::to_string)
+            .collect();
+        return Ok(Build::Failed(errors.join("\n")));
     }
-    let errors: Vec<String> = String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .filter(|l| l.contains("error"))
-        .take(8)
-        .map(str::to_string)
-        .collect();
-    Ok(Some(errors.join("\n")))
+    // Cargo's JSON messages name the test binary it built.
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == "check"
+            && message["profile"]["test"] == true
+            && let (Some(executable), Some(manifest)) = (
+                message["executable"].as_str(),
+                message["manifest_path"].as_str(),
+            )
+        {
+            let dir = Path::new(manifest)
+                .parent()
+                .context("a manifest has a folder")?
+                .to_path_buf();
+            return Ok(Build::Ready {
+                executable: PathBuf::from(executable),
+                dir,
+            });
+        }
+    }
+    anyhow::bail!("cargo built {package} but named no `check` test binary")
 }
 
-/// Builds and runs the exercise's checks.
-pub fn check(root: &Path, package: &str) -> Result<Outcome> {
-    if let Some(errors) = build(root, package)? {
-        return Ok(Outcome::BuildFailed(errors));
-    }
+/// Runs built checks, bounded by [`check_timeout`].
+pub fn run(executable: &Path, dir: &Path) -> Result<Outcome> {
     let timeout = check_timeout();
     let output = run_bounded(
-        cargo()
-            .args(["test", "--quiet", "-p", package, "--test", "check"])
+        Command::new(executable)
             // The learner reads the check's message; a backtrace would bury it.
             .env("RUST_BACKTRACE", "0")
-            .current_dir(root),
+            .current_dir(dir),
         timeout,
     )?;
     let Some(output) = output else {
@@ -103,17 +136,12 @@ pub fn check(root: &Path, package: &str) -> Result<Outcome> {
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    Ok(first_failure(&stdout).unwrap_or_else(|| Outcome::Failed {
-        check: "checks".into(),
-        message: stderr
-            .lines()
-            .rev()
-            .take(5)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n"),
+    Ok(first_failure(&stdout).unwrap_or_else(|| {
+        let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+        Outcome::Failed {
+            check: "checks".into(),
+            message: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        }
     }))
 }
 
