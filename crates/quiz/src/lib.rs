@@ -421,7 +421,13 @@ context = "None."
 "#;
 
     fn quiz() -> Quiz {
-        let dir = std::env::temp_dir().join(format!("quiz-test-{}", std::process::id()));
+        // One file per test: tests run in parallel threads of one process.
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("test")
+            .replace("::", "-");
+        let dir =
+            std::env::temp_dir().join(format!("quiz-test-{}-{test}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("01_demo.toml");
         std::fs::write(&path, QUIZ).expect("temp file");
