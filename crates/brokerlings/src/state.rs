@@ -10,9 +10,11 @@
 //! 01_first_contact = 2
 //! ```
 //!
-//! A missing file means a fresh start. A file that cannot be read is set aside as
-//! `state.toml.corrupt` with a warning, and the learner starts from a fresh state:
-//! progress marks are cheap to rebuild (`check --all`), a crash is not.
+//! A missing file means a fresh start. A file that cannot be read is recovered: it
+//! is set aside as `state.toml.corrupt`, a fresh one takes its place, and the
+//! command stops with a one-line error saying so (exit 1). Running the command
+//! again works; `check --all` recounts what is done. Stopping (rather than going on
+//! with a warning) makes sure the learner sees it: watch mode clears the screen.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -41,31 +43,33 @@ pub fn path(root: &Path) -> PathBuf {
 }
 
 impl State {
-    /// Loads the state, recovering (with a warning on stderr) from a corrupt file.
-    pub fn load(root: &Path) -> State {
+    /// Loads the state. A corrupt file is recovered (set aside, replaced by a fresh
+    /// state) and reported as an error, so that the learner learns of it.
+    pub fn load(root: &Path) -> Result<State> {
         let path = path(root);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return State {
-                format_version: 1,
-                ..State::default()
-            };
+        let fresh = State {
+            format_version: 1,
+            ..State::default()
         };
-        match toml::from_str::<State>(&text) {
-            Ok(state) if state.format_version == 1 => state,
-            _ => {
-                let aside = path.with_extension("toml.corrupt");
-                let _ = std::fs::rename(&path, &aside);
-                eprintln!(
-                    "warning: {} could not be read; starting from a fresh progress file (the old one is kept as {})",
-                    path.display(),
-                    aside.display()
-                );
-                State {
-                    format_version: 1,
-                    ..State::default()
-                }
-            }
-        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(fresh);
+        };
+        let problem = match toml::from_str::<State>(&text) {
+            Ok(state) if state.format_version == 1 => return Ok(state),
+            Ok(state) => format!("unknown format_version {}", state.format_version),
+            Err(error) => error.message().to_string(),
+        };
+        let aside = path.with_extension("toml.corrupt");
+        std::fs::rename(&path, &aside).with_context(|| {
+            format!("setting the unreadable {} aside", path.display())
+        })?;
+        fresh.save(root)?;
+        anyhow::bail!(
+            "{} could not be read ({problem}); it is kept as {} and a fresh progress file \
+             took its place: run the command again (`brokerlings check --all` recounts what is done)",
+            path.display(),
+            aside.display()
+        )
     }
 
     /// Saves the state atomically (write, then rename).
@@ -111,22 +115,27 @@ mod tests {
     #[test]
     fn state_round_trips() {
         let root = scratch("round-trip");
-        let mut state = State::load(&root);
+        let mut state = State::load(&root).expect("a missing file is a fresh start");
         state.current = Some("01_first_contact".into());
         state.record("01_first_contact", true);
         state.hints_shown.insert("01_first_contact".into(), 2);
         state.save(&root).expect("saves");
-        assert_eq!(State::load(&root), state);
+        assert_eq!(State::load(&root).expect("loads"), state);
     }
 
-    /// A corrupt file is set aside and a fresh state returned, never a crash.
+    /// A corrupt file is set aside and replaced, and the learner is told; the next
+    /// load starts fresh. Never a crash.
     #[test]
-    fn corrupt_state_is_recovered() {
+    fn corrupt_state_is_recovered_and_reported() {
         let root = scratch("corrupt");
         std::fs::create_dir_all(root.join(".brokerlings")).expect("temp dir");
         std::fs::write(path(&root), "current = [[[ not toml").expect("temp file");
-        let state = State::load(&root);
-        assert_eq!(state.done.len(), 0);
+        let error = State::load(&root).expect_err("a corrupt file is reported");
+        let message = format!("{error:#}");
+        assert!(!message.contains('\n'), "one line: {message}");
+        assert!(message.contains("state.toml.corrupt"), "{message}");
         assert!(root.join(".brokerlings/state.toml.corrupt").exists());
+        let state = State::load(&root).expect("the fresh file loads");
+        assert_eq!(state.done.len(), 0);
     }
 }

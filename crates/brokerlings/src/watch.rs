@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use crossterm::{cursor, execute, terminal};
-use notify_debouncer_mini::{new_debouncer, notify::RecursiveMode};
+use notify_debouncer_full::notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::sync::mpsc;
 
 use crate::commands::{self, describe};
@@ -131,9 +132,10 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
     });
     let saves = tx.clone();
     let mut debouncer = new_debouncer(
-        Duration::from_millis(200),
-        move |result: notify_debouncer_mini::DebounceEventResult| {
-            if result.is_ok() {
+        Duration::from_millis(100),
+        None,
+        move |result: DebounceEventResult| {
+            if result.is_ok_and(|events| events.iter().any(|e| is_edit(&e.kind))) {
                 let _ = saves.send(Event::Saved);
             }
         },
@@ -164,10 +166,9 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
             let src = exercise.exercise_dir(&workbook.root).join("src");
             if let Some(old) = &watched {
                 let old_src = workbook.root.join("exercises").join(old).join("src");
-                let _ = debouncer.watcher().unwatch(&old_src);
+                let _ = debouncer.unwatch(&old_src);
             }
             debouncer
-                .watcher()
                 .watch(&src, RecursiveMode::Recursive)
                 .with_context(|| {
                     format!(
@@ -290,6 +291,12 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Whether a file event is an edit. Reads are not: the compiler opening the
+/// learner's file during a check must not trigger another check.
+fn is_edit(kind: &EventKind) -> bool {
+    !matches!(kind, EventKind::Access(_) | EventKind::Other)
+}
+
 /// Checks `name` and sends the outcome back to the loop.
 async fn check_and_report(name: String, tx: &mpsc::UnboundedSender<Event>) {
     let result = async {
@@ -376,6 +383,25 @@ mod tests {
         assert!(text.contains(
             "check timed out after 30 s: did your consumer stop after the last message?"
         ));
+    }
+
+    /// Saving, creating or removing a file is an edit; the compiler reading it is not.
+    #[test]
+    fn only_edits_trigger_a_check() {
+        use notify_debouncer_full::notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, ModifyKind,
+        };
+        assert!(is_edit(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(is_edit(&EventKind::Create(CreateKind::File)));
+        assert!(is_edit(&EventKind::Any));
+        assert!(!is_edit(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_edit(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
     }
 
     /// Manual mode says how to run a check.

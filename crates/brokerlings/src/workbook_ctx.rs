@@ -31,7 +31,7 @@ impl Workbook {
             )
         })?;
         let info = Info::load(&root)?;
-        let state = State::load(&root);
+        let state = State::load(&root)?;
         Ok(Workbook { root, info, state })
     }
 

@@ -209,7 +209,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// A corrupt progress file is recovered with a warning; bad names are one line.
+/// A corrupt progress file is recovered and reported in one line; bad names too.
 #[test]
 fn bad_inputs_are_one_line_errors() {
     let scratch = Scratch::new("bad-inputs");
@@ -217,13 +217,24 @@ fn bad_inputs_are_one_line_errors() {
     std::fs::write(scratch.root.join(".brokerlings/state.toml"), "done = [[[")
         .expect("corrupt state");
     let list = scratch.run(&["list"], &[]);
-    assert!(list.status.success());
+    assert!(!list.status.success(), "a corrupt state file is reported");
     let stderr = String::from_utf8_lossy(&list.stderr);
     assert!(
-        stderr.starts_with("warning: ") && stderr.contains("could not be read"),
+        stderr.starts_with("error: ")
+            && stderr.contains("could not be read")
+            && stderr.trim_end().lines().count() == 1,
         "{stderr}"
     );
-    assert!(String::from_utf8_lossy(&list.stdout).contains("0 of 2 done"));
+    assert!(
+        scratch
+            .root
+            .join(".brokerlings/state.toml.corrupt")
+            .exists(),
+        "the unreadable file is kept"
+    );
+    let again = scratch.run(&["list"], &[]);
+    assert!(again.status.success(), "the second run works");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 of 2 done"));
 
     let unknown = scratch.run(&["check", "99_nope"], &[]);
     assert!(!unknown.status.success());
@@ -243,5 +254,66 @@ fn bad_inputs_are_one_line_errors() {
     );
     assert!(
         String::from_utf8_lossy(&watch.stderr).contains("watch mode needs a terminal")
+    );
+}
+
+/// Watch mode in a real terminal (a pty): the first check fails, saving the solution
+/// re-checks once (the compiler reading the file is not a save) and shows the pass
+/// with the progress bar; `q` quits cleanly.
+#[test]
+fn watch_mode_rechecks_once_per_save() {
+    let scratch = Scratch::new("watch");
+    // A warm build first, so that every wait below is short.
+    let first = scratch.run(&["check", "01_greeting"], &[]);
+    assert!(!first.status.success(), "{}", text(&first));
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_brokerlings"));
+    command
+        .current_dir(&scratch.root)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("RUST_BACKTRACE", "0");
+    let options = rexpect::reader::Options {
+        timeout_ms: Some(90_000),
+        strip_ansi_escape_codes: true,
+    };
+    let mut watch =
+        rexpect::session::spawn_with_options(command, options).expect("a pty session");
+    watch
+        .exp_string("01_greeting")
+        .expect("watch mode names the exercise");
+    watch
+        // rexpect reads bytes as Latin-1: the needles stay ASCII.
+        .exp_string("not yet implemented")
+        .expect("the untouched exercise fails its first check");
+    // Room for a spurious re-check to start before the save.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    scratch.solve("01_greeting");
+    let before = watch
+        .exp_string("all checks pass")
+        .expect("saving the solution passes");
+    assert_eq!(
+        before.matches("checking (build").count(),
+        1,
+        "one check per save, and none in between: {before}"
+    );
+    watch
+        .exp_string("1/2 done")
+        .expect("progress counts the pass");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    watch.send("l").expect("key l");
+    watch.flush().expect("key l sent");
+    let after = watch.exp_string(" 02_stop").expect("l lists the exercises");
+    assert!(
+        !after.contains("checking (build"),
+        "nothing re-checks without a save: {after}"
+    );
+    watch.send("q").expect("key q");
+    watch.flush().expect("key q sent");
+    watch.exp_eof().expect("q ends watch mode");
+    let status = watch.process().wait().expect("watch mode ends");
+    assert_eq!(
+        status,
+        rexpect::process::wait::WaitStatus::Exited(watch.process().child_pid, 0),
+        "q quits with success"
     );
 }
