@@ -41,6 +41,15 @@ pub enum LabError {
         after: Duration,
     },
 
+    /// An exercise check did not finish in time (see [`crate::check`]).
+    #[error("check timed out after {} s while {what}", .after.as_secs())]
+    CheckTimedOut {
+        /// What the check was doing, in the learner's terms.
+        what: String,
+        /// How long it ran.
+        after: Duration,
+    },
+
     /// The requested backend cannot be used on this machine.
     #[error("the {backend} lab is not usable here: {reason}")]
     Unavailable {

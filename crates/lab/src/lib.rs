@@ -53,4 +53,4 @@ pub use error::{LabError, Result};
 pub use names::unique_name;
 pub use select::{BackendKind, Lab, lab};
 pub use topology::{NodeLayout, Topology};
-pub use wait::{until, within};
+pub use wait::{check, until, within};

@@ -3,7 +3,6 @@
 //!
 //! The same checks run against the reference solution, so they are known to pass.
 
-use std::future::Future;
 use std::time::Duration;
 
 use first_contact::{
@@ -18,20 +17,6 @@ use rdkafka::producer::FutureProducer;
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Runs one check with a deadline, so a consumer that never stops fails the check.
-async fn check(
-    what: &str,
-    body: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "check timed out after {} s while {what}: did your consumer stop after the last message?",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-}
-
 fn numbered(prefix: &str, count: usize) -> Vec<String> {
     (1..=count).map(|i| format!("{prefix} #{i}")).collect()
 }
@@ -39,44 +24,48 @@ fn numbered(prefix: &str, count: usize) -> Vec<String> {
 /// Every task sent arrives exactly once, in order, with the body it was sent with.
 #[tokio::test]
 async fn every_task_arrives_once_in_order() -> anyhow::Result<()> {
-    check("sending and receiving 100 tasks", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let channel = connection.create_channel().await?;
-        let queue = lab::unique_name("task_queue");
-        declare_task_queue(&channel, &queue).await?;
-        let tasks = numbered("task", 100);
-        send_tasks(&channel, &queue, &tasks).await?;
-        let received = receive_tasks(&channel, &queue, tasks.len()).await?;
-        assert_eq!(
-            received, tasks,
-            "the tasks that arrived differ from those sent"
-        );
-        // Every delivery was acknowledged: once the consumer's channel closes, none
-        // comes back to the queue.
-        channel.close(200, "check done".into()).await?;
-        let probe = connection.create_channel().await?;
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
-        let left = probe
-            .queue_declare(queue.as_str().into(), passive, FieldTable::default())
-            .await?;
-        assert_eq!(
-            left.message_count(),
-            0,
-            "unacknowledged tasks went back to the queue"
-        );
-        Ok(())
-    })
+    lab::check(
+        CHECK_TIMEOUT,
+        "sending and receiving 100 tasks: did your consumer stop after the last message?",
+        async {
+            let rabbit = lab::rabbit().await?;
+            let connection = rabbit.connect().await?;
+            let channel = connection.create_channel().await?;
+            let queue = lab::unique_name("task_queue");
+            declare_task_queue(&channel, &queue).await?;
+            let tasks = numbered("task", 100);
+            send_tasks(&channel, &queue, &tasks).await?;
+            let received = receive_tasks(&channel, &queue, tasks.len()).await?;
+            assert_eq!(
+                received, tasks,
+                "the tasks that arrived differ from those sent"
+            );
+            // Every delivery was acknowledged: once the consumer's channel closes, none
+            // comes back to the queue.
+            channel.close(200, "check done".into()).await?;
+            let probe = connection.create_channel().await?;
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            let left = probe
+                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                .await?;
+            assert_eq!(
+                left.message_count(),
+                0,
+                "unacknowledged tasks went back to the queue"
+            );
+            Ok(())
+        },
+    )
     .await
 }
 
 /// The queue is durable: RabbitMQ refuses to redeclare it as non-durable.
 #[tokio::test]
 async fn task_queue_is_durable() -> anyhow::Result<()> {
-    check("declaring the task queue", async {
+    lab::check(CHECK_TIMEOUT, "declaring the task queue", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let channel = connection.create_channel().await?;
@@ -100,7 +89,7 @@ async fn task_queue_is_durable() -> anyhow::Result<()> {
 /// queue keeps them across a restart.
 #[tokio::test]
 async fn tasks_are_persistent() -> anyhow::Result<()> {
-    check("sending 3 tasks", async {
+    lab::check(CHECK_TIMEOUT, "sending 3 tasks", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let channel = connection.create_channel().await?;
@@ -131,7 +120,7 @@ async fn tasks_are_persistent() -> anyhow::Result<()> {
 /// partition and the next offset of the log.
 #[tokio::test]
 async fn events_round_trip_with_delivery_reports() -> anyhow::Result<()> {
-    check("producing and consuming 100 events", async {
+    lab::check(CHECK_TIMEOUT, "producing and consuming 100 events: did your consumer stop after the last message?", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 1, 1).await?;

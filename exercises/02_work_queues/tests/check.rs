@@ -4,7 +4,6 @@
 //! The same checks run against the reference solution, so they are known to pass.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -18,20 +17,6 @@ use work_queues::{Done, fair_consumer, work};
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Runs one check with a deadline, so a worker that never stops fails the check.
-async fn check(
-    what: &str,
-    body: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "check timed out after {} s while {what}",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-}
 
 async fn declare(channel: &Channel, queue: &str) -> anyhow::Result<()> {
     channel
@@ -90,7 +75,7 @@ fn numbered(prefix: &str, count: usize) -> Vec<String> {
 /// clearly fewer tasks, and every task is done exactly once.
 #[tokio::test]
 async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Result<()> {
-    check("two workers shared 40 tasks", async {
+    lab::check(CHECK_TIMEOUT, "two workers shared 40 tasks", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
@@ -187,7 +172,7 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
 /// A busy worker holds one task; the others wait in the queue for other workers.
 #[tokio::test]
 async fn a_busy_worker_holds_one_task_and_leaves_the_rest() -> anyhow::Result<()> {
-    check("a busy worker and 5 tasks", async {
+    lab::check(CHECK_TIMEOUT, "a busy worker and 5 tasks", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;

@@ -5,7 +5,6 @@
 //! The same checks run against the reference solution, so they are known to pass.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,20 +27,6 @@ const WORKER: &str = match option_env!("CARGO_BIN_EXE_acks_worker") {
         None => panic!("the package under test builds the worker program"),
     },
 };
-
-/// Runs one check with a deadline, so a worker that never stops fails the check.
-async fn check(
-    what: &str,
-    body: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "check timed out after {} s while {what}",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-}
 
 async fn declare(
     channel: &Channel,
@@ -158,7 +143,7 @@ fn recorded_twice(path: &PathBuf) -> Vec<(String, usize)> {
 /// the worker's channel closes).
 #[tokio::test]
 async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
-    check("a worker handled 20 jobs", async {
+    lab::check(CHECK_TIMEOUT, "a worker handled 20 jobs", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
@@ -201,7 +186,7 @@ async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
 /// queue for other workers.
 #[tokio::test]
 async fn worker_holds_a_bounded_number_of_jobs() -> anyhow::Result<()> {
-    check("a worker subscribed to 100 jobs", async {
+    lab::check(CHECK_TIMEOUT, "a worker subscribed to 100 jobs", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
@@ -226,12 +211,17 @@ async fn worker_holds_a_bounded_number_of_jobs() -> anyhow::Result<()> {
     .await
 }
 
-/// A crash in the middle of a job, before its effect: nothing is lost. The job
-/// was not acked, so RabbitMQ gives it to the next worker.
-#[tokio::test]
-async fn job_stuck_before_recording_is_not_lost_when_the_worker_is_killed()
--> anyhow::Result<()> {
-    check("killing a worker in the middle of a job", async {
+/// A crash experiment: a queue holding 10 jobs with ids, and a fresh ledger.
+struct Crash {
+    /// Held for the whole experiment: it keeps fault tests off this broker.
+    rabbit: lab::Rabbit,
+    queue: String,
+    sent: Vec<String>,
+    ledger: PathBuf,
+}
+
+impl Crash {
+    async fn new() -> anyhow::Result<Crash> {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
@@ -239,33 +229,61 @@ async fn job_stuck_before_recording_is_not_lost_when_the_worker_is_killed()
         declare(&setup, &queue, FieldTable::default()).await?;
         let sent = jobs(10);
         publish(&setup, &queue, &with_ids(&sent)).await?;
+        Ok(Crash {
+            rabbit,
+            queue,
+            sent,
+            ledger: ledger_path(),
+        })
+    }
 
-        let path = ledger_path();
-        let args = |stall: &[&str]| {
-            let mut args = vec![rabbit.amqp_url().to_string(), queue.clone()];
-            args.push(path.display().to_string());
-            args.extend(stall.iter().map(|s| s.to_string()));
-            args
-        };
-        let mut first = lab::ClientProcess::spawn(WORKER, args(&["stall-before", "3"]))?;
+    /// Starts a worker on the queue and the ledger, stalling as `stall` says.
+    fn worker(&self, stall: &[&str]) -> anyhow::Result<lab::ClientProcess> {
+        let mut args = vec![
+            self.rabbit.amqp_url().to_string(),
+            self.queue.clone(),
+            self.ledger.display().to_string(),
+        ];
+        args.extend(stall.iter().map(|s| s.to_string()));
+        Ok(lab::ClientProcess::spawn(WORKER, args)?)
+    }
+
+    /// No job was recorded twice; a passing check leaves no ledger behind (a
+    /// failing one keeps it to look at).
+    fn none_twice(self, advice: &str) {
+        let twice = recorded_twice(&self.ledger);
+        assert!(
+            twice.is_empty(),
+            "jobs recorded more than once: {twice:?}{advice}"
+        );
+        let _ = std::fs::remove_file(&self.ledger);
+    }
+}
+
+/// A crash in the middle of a job, before its effect: nothing is lost. The job
+/// was not acked, so RabbitMQ gives it to the next worker.
+#[tokio::test]
+async fn job_stuck_before_recording_is_not_lost_when_the_worker_is_killed()
+-> anyhow::Result<()> {
+    let what = "killing a worker in the middle of a job";
+    lab::check(CHECK_TIMEOUT, what, async {
+        let crash = Crash::new().await?;
+        let mut first = crash.worker(&["stall-before", "3"])?;
         first
             .line_containing("stalled before recording", Duration::from_secs(30))
             .await?;
         first.kill().await?;
 
-        let second = lab::ClientProcess::spawn(WORKER, args(&[]))?;
+        let second = crash.worker(&[])?;
         until_recorded(
-            &path,
-            &sent,
+            &crash.ledger,
+            &crash.sent,
             "A killed worker's unacknowledged jobs go back to the queue; jobs that are \
              lost were acked before they were done (or sent with automatic acks).",
         )
         .await?;
         second.kill().await?;
-        let twice = recorded_twice(&path);
-        assert!(twice.is_empty(), "jobs recorded more than once: {twice:?}");
-        // A passing check leaves no ledger behind; a failing one keeps it to look at.
-        let _ = std::fs::remove_file(&path);
+        crash.none_twice("");
         Ok(())
     })
     .await
@@ -276,29 +294,16 @@ async fn job_stuck_before_recording_is_not_lost_when_the_worker_is_killed()
 #[tokio::test]
 async fn job_recorded_but_not_acked_is_redelivered_and_not_recorded_twice()
 -> anyhow::Result<()> {
-    check("killing a worker between recording a job and acking it", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("jobs");
-        declare(&setup, &queue, FieldTable::default()).await?;
-        let sent = jobs(10);
-        publish(&setup, &queue, &with_ids(&sent)).await?;
-
-        let path = ledger_path();
-        let args = |stall: &[&str]| {
-            let mut args = vec![rabbit.amqp_url().to_string(), queue.clone()];
-            args.push(path.display().to_string());
-            args.extend(stall.iter().map(|s| s.to_string()));
-            args
-        };
-        let mut first = lab::ClientProcess::spawn(WORKER, args(&["stall-after", "3"]))?;
+    let what = "killing a worker between recording a job and acking it";
+    lab::check(CHECK_TIMEOUT, what, async {
+        let crash = Crash::new().await?;
+        let mut first = crash.worker(&["stall-after", "3"])?;
         first
             .line_containing("stalled after recording job-3", Duration::from_secs(30))
             .await?;
         first.kill().await?;
 
-        let mut second = lab::ClientProcess::spawn(WORKER, args(&[]))?;
+        let mut second = crash.worker(&[])?;
         let line = second
             .line_containing("job-3 (", Duration::from_secs(30))
             .await?;
@@ -306,16 +311,12 @@ async fn job_recorded_but_not_acked_is_redelivered_and_not_recorded_twice()
             line.contains("redelivered: true"),
             "job-3 came back without the redelivered flag: {line}"
         );
-        until_recorded(&path, &sent, "").await?;
+        until_recorded(&crash.ledger, &crash.sent, "").await?;
         second.kill().await?;
-        let twice = recorded_twice(&path);
-        assert!(
-            twice.is_empty(),
-            "jobs recorded more than once: {twice:?}. A job recorded before the crash but \
-             not acked is delivered again: look it up in the ledger before recording it."
+        crash.none_twice(
+            ". A job recorded before the crash but not acked is delivered again: look \
+             it up in the ledger before recording it.",
         );
-        // A passing check leaves no ledger behind; a failing one keeps it to look at.
-        let _ = std::fs::remove_file(&path);
         Ok(())
     })
     .await
@@ -325,7 +326,7 @@ async fn job_recorded_but_not_acked_is_redelivered_and_not_recorded_twice()
 /// the queue's dead-letter queue) instead of coming back forever.
 #[tokio::test]
 async fn job_without_id_is_rejected_not_requeued() -> anyhow::Result<()> {
-    check("a worker handled a job without id", async {
+    lab::check(CHECK_TIMEOUT, "a worker handled a job without id", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;

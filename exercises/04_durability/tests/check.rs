@@ -3,7 +3,6 @@
 //!
 //! The same checks run against the reference solution, so they are known to pass.
 
-use std::future::Future;
 use std::time::Duration;
 
 use durability::{declare_classic_queue, declare_quorum_queue, store_messages};
@@ -13,20 +12,6 @@ use lapin::types::FieldTable;
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(180);
-
-/// Runs one check with a deadline, so nothing hangs.
-async fn check(
-    what: &str,
-    body: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "check timed out after {} s while {what}",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-}
 
 fn numbered(prefix: &str, count: usize) -> Vec<String> {
     (1..=count).map(|i| format!("{prefix} #{i}")).collect()
@@ -73,7 +58,7 @@ async fn queue_info(rabbit: &lab::Rabbit, queue: &str) -> anyhow::Result<(String
 /// queue, each with 20 messages stored by your functions, keep all 20, in order.
 #[tokio::test]
 async fn queues_and_messages_survive_a_broker_restart() -> anyhow::Result<()> {
-    check("storing messages and restarting the broker", async {
+    lab::check(CHECK_TIMEOUT, "storing messages and restarting the broker", async {
         let rabbit = lab::rabbit_with_faults().await?;
         let classic = lab::unique_name("orders_classic");
         let quorum = lab::unique_name("orders_quorum");
@@ -115,7 +100,7 @@ async fn queues_and_messages_survive_a_broker_restart() -> anyhow::Result<()> {
 /// The classic queue is durable, and a classic queue.
 #[tokio::test]
 async fn classic_queue_is_durable() -> anyhow::Result<()> {
-    check("declaring a classic queue", async {
+    lab::check(CHECK_TIMEOUT, "declaring a classic queue", async {
         let rabbit = lab::rabbit().await?;
         let channel = rabbit.connect().await?.create_channel().await?;
         let queue = lab::unique_name("orders_classic");
@@ -131,7 +116,7 @@ async fn classic_queue_is_durable() -> anyhow::Result<()> {
 /// The quorum queue is a quorum queue.
 #[tokio::test]
 async fn quorum_queue_is_a_quorum_queue() -> anyhow::Result<()> {
-    check("declaring a quorum queue", async {
+    lab::check(CHECK_TIMEOUT, "declaring a quorum queue", async {
         let rabbit = lab::rabbit().await?;
         let channel = rabbit.connect().await?.create_channel().await?;
         let queue = lab::unique_name("orders_quorum");
@@ -150,7 +135,7 @@ async fn quorum_queue_is_a_quorum_queue() -> anyhow::Result<()> {
 /// each one is persistent.
 #[tokio::test]
 async fn stored_messages_are_confirmed_and_persistent() -> anyhow::Result<()> {
-    check("storing 50 messages", async {
+    lab::check(CHECK_TIMEOUT, "storing 50 messages", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let channel = connection.create_channel().await?;

@@ -5,7 +5,6 @@
 //! The same checks run against the reference solution, so they are known to pass.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -16,20 +15,6 @@ use publisher_confirms::{Outgoing, publish_confirmed, send_all};
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(200);
-
-/// Runs one check with a deadline, so nothing hangs.
-async fn check(
-    what: &str,
-    body: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "check timed out after {} s while {what}",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-}
 
 /// `count` messages with ids `msg-00001`.. and bodies of about `size` bytes.
 fn stream(count: usize, size: usize) -> Vec<Outgoing> {
@@ -111,7 +96,7 @@ async fn count_ids(
 #[tokio::test]
 async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow::Result<()>
 {
-    check("sending while the broker restarts", async {
+    lab::check(CHECK_TIMEOUT, "sending while the broker restarts", async {
         let rabbit = lab::rabbit_with_faults().await?;
         let queue = lab::unique_name("payments");
         let watcher = rabbit.connect().await?;
@@ -187,7 +172,7 @@ async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow:
 /// messages nacks the others, and only the 5 are acked.
 #[tokio::test]
 async fn publish_confirmed_reports_only_what_the_broker_acked() -> anyhow::Result<()> {
-    check("publishing to a queue that refuses messages", async {
+    lab::check(CHECK_TIMEOUT, "publishing to a queue that refuses messages", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
@@ -220,7 +205,7 @@ async fn publish_confirmed_reports_only_what_the_broker_acked() -> anyhow::Resul
 /// persistent, with its id.
 #[tokio::test]
 async fn acked_messages_are_stored_persistent_with_their_ids() -> anyhow::Result<()> {
-    check("publishing 300 messages", async {
+    lab::check(CHECK_TIMEOUT, "publishing 300 messages", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
@@ -260,7 +245,7 @@ async fn acked_messages_are_stored_persistent_with_their_ids() -> anyhow::Result
 /// Without faults, `send_all` publishes each message once and reconnects never.
 #[tokio::test]
 async fn send_all_publishes_each_message_once_without_faults() -> anyhow::Result<()> {
-    check("sending 500 messages", async {
+    lab::check(CHECK_TIMEOUT, "sending 500 messages", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;

@@ -4,7 +4,6 @@
 //! The same checks run against the reference solution, so they are known to pass.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::Duration;
 
 use kafka_producers::{Delivered, producer_config, send_in_order};
@@ -14,20 +13,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Runs one check with a deadline, so a send that never completes fails the check.
-async fn check(
-    what: &str,
-    body: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "check timed out after {} s while {what}",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-}
 
 /// `per_key` records for each of `keys` keys, interleaved: k0 v0, k1 v0, ..., k0 v1, ...
 fn interleaved(keys: usize, per_key: usize) -> Vec<(String, String)> {
@@ -85,7 +70,7 @@ async fn read_back(
 /// in the order they were sent; each delivery report says where its record is.
 #[tokio::test]
 async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
-    check("producing 4 keys x 10 records and reading them back", async {
+    lab::check(CHECK_TIMEOUT, "producing 4 keys x 10 records and reading them back", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("orders");
         kafka.create_topic(&topic, 3, 1).await?;
@@ -137,7 +122,7 @@ async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
 /// waiting in the producer's queue (fire-and-forget is not sending).
 #[tokio::test]
 async fn records_are_stored_when_send_returns() -> anyhow::Result<()> {
-    check("producing 30 records", async {
+    lab::check(CHECK_TIMEOUT, "producing 30 records", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("orders");
         kafka.create_topic(&topic, 3, 1).await?;
@@ -174,7 +159,7 @@ async fn records_are_stored_when_send_returns() -> anyhow::Result<()> {
 /// which it accepts from a producer without idempotence.
 #[tokio::test]
 async fn producer_is_idempotent() -> anyhow::Result<()> {
-    check("creating producers", async {
+    lab::check(CHECK_TIMEOUT, "creating producers", async {
         let kafka = lab::kafka().await?;
         let _yours: FutureProducer =
             producer_config(&kafka.bootstrap_servers()).create()?;
@@ -194,7 +179,8 @@ async fn producer_is_idempotent() -> anyhow::Result<()> {
 /// Every key lands on the partition a Java producer (murmur2) would choose.
 #[tokio::test]
 async fn keys_land_where_java_puts_them() -> anyhow::Result<()> {
-    check(
+    lab::check(
+        CHECK_TIMEOUT,
         "producing 20 keys with your producer and a Java-compatible one",
         async {
             let kafka = lab::kafka().await?;

@@ -4,7 +4,6 @@
 //!
 //! The same checks run against the reference solution, so they are known to pass.
 
-use std::future::Future;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -27,20 +26,6 @@ const CRASH_CONSUMER: &str = match option_env!("CARGO_BIN_EXE_crash_consumer") {
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Runs one check with a deadline, so a consumer that never stops fails the check.
-async fn check(
-    what: &str,
-    body: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<()> {
-    match tokio::time::timeout(CHECK_TIMEOUT, body).await {
-        Ok(result) => result,
-        Err(_) => anyhow::bail!(
-            "check timed out after {} s while {what}",
-            CHECK_TIMEOUT.as_secs()
-        ),
-    }
-}
 
 /// Produces `record-0` .. `record-9` to a new one-partition topic; returns its name.
 async fn ten_records(kafka: &lab::Kafka) -> anyhow::Result<String> {
@@ -111,7 +96,7 @@ async fn first_record_on_resume(
 /// were produced before the group existed.
 #[tokio::test]
 async fn processed_records_are_committed() -> anyhow::Result<()> {
-    check("consuming 10 records", async {
+    lab::check(CHECK_TIMEOUT, "consuming 10 records", async {
         let kafka = lab::kafka().await?;
         let topic = ten_records(&kafka).await?;
         let group = lab::unique_name("billing");
@@ -156,7 +141,7 @@ async fn processed_records_are_committed() -> anyhow::Result<()> {
 /// `record-3` again, and nothing before it.
 #[tokio::test]
 async fn record_in_progress_at_a_kill_is_delivered_again() -> anyhow::Result<()> {
-    check("killing a consumer in the middle of a record", async {
+    lab::check(CHECK_TIMEOUT, "killing a consumer in the middle of a record", async {
         let kafka = lab::kafka().await?;
         let topic = ten_records(&kafka).await?;
         let group = lab::unique_name("billing");
