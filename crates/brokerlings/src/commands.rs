@@ -44,19 +44,33 @@ pub fn topologies(exercise: &Exercise) -> Vec<Topology> {
         .collect()
 }
 
-/// Builds and checks one exercise, starting its brokers while it builds.
-pub async fn check_one(workbook: &Workbook, exercise: &Exercise) -> Result<Outcome> {
+/// Builds and checks one exercise, starting its brokers while it builds. `step`
+/// hears what it is doing (for a spinner).
+pub async fn check_one(
+    workbook: &Workbook,
+    exercise: &Exercise,
+    step: &(dyn Fn(String) + Sync),
+) -> Result<Outcome> {
     let root = workbook.root.clone();
     let package = exercise.exercise_package();
-    let build = tokio::task::spawn_blocking(move || runner::build(&root, &package));
+    step(format!("building {package}"));
+    let build = {
+        let package = package.clone();
+        tokio::task::spawn_blocking(move || runner::build(&root, &package))
+    };
     // Broker start-up overlaps the build: both take seconds to minutes.
     let lab = lab::lab().await?;
     for topology in topologies(exercise) {
+        step(format!("building {package} · starting the {topology}"));
         lab.up(topology).await?;
+    }
+    if !build.is_finished() {
+        step(format!("building {package} · brokers ready"));
     }
     match build.await.context("the build task")?? {
         runner::Build::Failed(errors) => Ok(Outcome::BuildFailed(errors)),
         runner::Build::Ready { executable, dir } => {
+            step("running the checks".into());
             tokio::task::spawn_blocking(move || runner::run(&executable, &dir))
                 .await
                 .context("the check task")?
@@ -95,7 +109,15 @@ pub async fn check(name: Option<String>, all: bool) -> Result<ExitCode> {
         let exercise = workbook.exercise(&name)?.clone();
         let started = Instant::now();
         println!("checking {name} …");
-        let outcome = check_one(&workbook, &exercise).await?;
+        let spinner = indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .context("the spinner's template")?,
+        );
+        spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+        let outcome =
+            check_one(&workbook, &exercise, &|step| spinner.set_message(step)).await;
+        spinner.finish_and_clear();
+        let outcome = outcome?;
         println!(
             "{} ({:.1} s)",
             describe(&outcome),

@@ -6,11 +6,11 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
-use crossterm::{cursor, execute, terminal};
+use crossterm::{cursor, execute, queue, terminal};
 use notify_debouncer_full::notify::{EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::sync::mpsc;
@@ -45,11 +45,31 @@ pub struct Screen {
 pub enum Status {
     /// Nothing has run yet.
     Waiting,
-    /// A check is running (building, starting brokers, checking).
-    Checking,
+    /// A check is running: what it is doing, for how long, and the spinner's frame.
+    Checking {
+        /// Building, starting brokers, running the checks.
+        step: String,
+        /// Seconds since the check started.
+        seconds: u64,
+        /// Which spinner frame to show.
+        frame: usize,
+    },
     /// The last check's outcome.
     Done(Outcome),
 }
+
+impl Status {
+    /// A check that has just started.
+    pub fn checking() -> Status {
+        Status::Checking {
+            step: "starting".into(),
+            seconds: 0,
+            frame: 0,
+        }
+    }
+}
+
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// The whole screen as text (lines end with `\n`).
 pub fn render(screen: &Screen) -> String {
@@ -58,7 +78,11 @@ pub fn render(screen: &Screen) -> String {
     let bar = format!("{}{}", "█".repeat(filled), "░".repeat(width - filled));
     let status = match &screen.status {
         Status::Waiting => "waiting for the first check".to_string(),
-        Status::Checking => "⏳ checking (build, brokers, checks) …".to_string(),
+        Status::Checking {
+            step,
+            seconds,
+            frame,
+        } => format!("{} {step} … {seconds} s", SPINNER[frame % SPINNER.len()]),
         Status::Done(outcome) => describe(outcome),
     };
     let mut text = format!(
@@ -91,6 +115,10 @@ pub fn render(screen: &Screen) -> String {
 
 enum Event {
     Saved,
+    /// Time passes: the spinner turns.
+    Tick,
+    /// What the running check of an exercise is doing.
+    Step(String, String),
     Key(KeyEvent),
     Checked(String, Result<Outcome, String>),
 }
@@ -158,9 +186,18 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
     };
     let mut watched = None;
     let mut rerun = false;
+    let ticks = tx.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        while ticks.send(Event::Tick).is_ok() {
+            every.tick().await;
+        }
+    });
     spawn_check(exercise.name.clone(), tx.clone());
     let mut running = true;
-    screen.status = Status::Checking;
+    let mut started = Instant::now();
+    screen.status = Status::checking();
+    let mut shown = String::new();
     loop {
         if !manual && watched.as_deref() != Some(exercise.name.as_str()) {
             let src = exercise.exercise_dir(&workbook.root).join("src");
@@ -178,7 +215,11 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                 })?;
             watched = Some(exercise.name.clone());
         }
-        draw(&screen)?;
+        let text = render(&screen);
+        if text != shown {
+            draw(&text)?;
+            shown = text;
+        }
         let Some(event) = rx.recv().await else { break };
         match event {
             Event::Saved
@@ -193,9 +234,23 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                     rerun = true;
                 } else {
                     running = true;
-                    screen.status = Status::Checking;
+                    started = Instant::now();
+                    screen.status = Status::checking();
                     screen.note = None;
                     spawn_check(exercise.name.clone(), tx.clone());
+                }
+            }
+            Event::Tick => {
+                if let Status::Checking { seconds, frame, .. } = &mut screen.status {
+                    *seconds = started.elapsed().as_secs();
+                    *frame += 1;
+                }
+            }
+            Event::Step(name, now) => {
+                if let Status::Checking { step, .. } = &mut screen.status
+                    && name == exercise.name
+                {
+                    *step = now;
                 }
             }
             Event::Checked(name, result) => {
@@ -224,7 +279,8 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                 if rerun {
                     rerun = false;
                     running = true;
-                    screen.status = Status::Checking;
+                    started = Instant::now();
+                    screen.status = Status::checking();
                     spawn_check(exercise.name.clone(), tx.clone());
                 }
             }
@@ -278,8 +334,16 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
                             screen.chapter = exercise.chapter.clone();
                             screen.file =
                                 format!("exercises/{}/src/lib.rs", exercise.name);
-                            screen.status = Status::Waiting;
                             screen.note = None;
+                            // Its first check runs now, or right after the one running.
+                            screen.status = Status::checking();
+                            started = Instant::now();
+                            if running {
+                                rerun = true;
+                            } else {
+                                running = true;
+                                spawn_check(exercise.name.clone(), tx.clone());
+                            }
                         }
                         _ => screen.note = Some("no other exercise is pending".into()),
                     }
@@ -305,7 +369,10 @@ async fn check_and_report(name: String, tx: &mpsc::UnboundedSender<Event>) {
             .exercise(&name)
             .map_err(|e| format!("{e:#}"))?
             .clone();
-        commands::check_one(&workbook, &exercise)
+        let step = |step: String| {
+            let _ = tx.send(Event::Step(name.clone(), step));
+        };
+        commands::check_one(&workbook, &exercise, &step)
             .await
             .map_err(|e| format!("{e:#}"))
     }
@@ -318,15 +385,17 @@ fn spawn_check(name: String, tx: mpsc::UnboundedSender<Event>) {
     tokio::spawn(async move { check_and_report(name, &tx).await });
 }
 
-fn draw(screen: &Screen) -> Result<()> {
+/// Draws the screen over the last one, line by line (no flicker).
+fn draw(text: &str) -> Result<()> {
     let mut out = std::io::stdout();
-    execute!(
-        out,
-        terminal::Clear(terminal::ClearType::All),
-        cursor::MoveTo(0, 0)
-    )?;
-    // Raw mode: every line needs its carriage return.
-    write!(out, "{}", render(screen).replace('\n', "\r\n"))?;
+    queue!(out, cursor::MoveTo(0, 0))?;
+    for line in text.lines() {
+        // Raw mode: every line needs its carriage return.
+        write!(out, "{line}")?;
+        queue!(out, terminal::Clear(terminal::ClearType::UntilNewLine))?;
+        write!(out, "\r\n")?;
+    }
+    queue!(out, terminal::Clear(terminal::ClearType::FromCursorDown))?;
     out.flush()?;
     Ok(())
 }
@@ -402,6 +471,22 @@ mod tests {
         assert!(!is_edit(&EventKind::Access(AccessKind::Close(
             AccessMode::Read
         ))));
+    }
+
+    /// A running check says what it is doing and for how long, with a spinner.
+    #[test]
+    fn a_running_check_shows_its_step_and_time() {
+        let text = render(&screen(Status::Checking {
+            step: "building exercise_01_first_contact · starting the single Kafka".into(),
+            seconds: 7,
+            frame: 13,
+        }));
+        assert!(
+            text.contains(
+                "⠸ building exercise_01_first_contact · starting the single Kafka … 7 s"
+            ),
+            "{text}"
+        );
     }
 
     /// Manual mode says how to run a check.
