@@ -186,11 +186,11 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
     };
     let mut watched = None;
     let mut rerun = false;
+    // A thread of its own: the lab's start-up can keep the runtime's workers busy.
     let ticks = tx.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_millis(100));
+    std::thread::spawn(move || {
         while ticks.send(Event::Tick).is_ok() {
-            every.tick().await;
+            std::thread::sleep(Duration::from_millis(100));
         }
     });
     spawn_check(exercise.name.clone(), tx.clone());
