@@ -23,7 +23,7 @@ use lab::Topology;
 #[command(version, about)]
 struct Cli {
     /// Check only when you press `r` (for file systems where watching fails).
-    #[arg(long, global = true)]
+    #[arg(long)]
     manual_run: bool,
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,7 +32,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Watch the current exercise and re-check it on every save (the default).
-    Watch,
+    Watch {
+        /// Check only when you press `r` (for file systems where watching fails).
+        #[arg(long)]
+        manual_run: bool,
+    },
     /// List the exercises and their status.
     List {
         /// Only the done ones.
@@ -160,7 +164,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None | Some(Command::Watch) => watch::run(cli.manual_run).await,
+        None => watch::run(cli.manual_run).await,
+        Some(Command::Watch { manual_run }) => {
+            watch::run(manual_run || cli.manual_run).await
+        }
         Some(Command::List { done, pending }) => commands::list(if done {
             Some(true)
         } else if pending {
