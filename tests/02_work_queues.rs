@@ -9,7 +9,7 @@ use futures::StreamExt;
 use lapin::Consumer;
 use lapin::options::{BasicAckOptions, BasicQosOptions};
 use proofs::rabbit::{
-    WAIT, consume, count_until_quiet, durable_queue, numbered, publish_all, ready,
+    Scene, WAIT, consume, count_until_quiet, numbered, publish_all, ready, until_ready,
 };
 use proofs::{assert_key, bounded};
 
@@ -31,21 +31,17 @@ async fn ack_after(mut consumer: Consumer, pace: Duration) -> Result<usize> {
 #[tokio::test]
 async fn round_robin_ignores_speed() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("tasks");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("tasks").await?;
         // A: quick worker; B: would take 1 s per message, so it never gets to ack
         // within this proof. No basic_qos on either channel.
-        let a = connection.create_channel().await?;
+        let a = scene.connection.create_channel().await?;
         let fast = tokio::spawn(ack_after(
-            consume(&a, &queue, false).await?,
+            consume(&a, &scene.queue, false).await?,
             Duration::from_millis(10),
         ));
-        let b = connection.create_channel().await?;
-        let mut slow = consume(&b, &queue, false).await?;
-        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
+        let b = scene.connection.create_channel().await?;
+        let mut slow = consume(&b, &scene.queue, false).await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
         let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
         a.close(200, "done".into()).await?;
         fast.await??;
@@ -58,34 +54,26 @@ async fn round_robin_ignores_speed() -> Result<()> {
 #[tokio::test]
 async fn prefetch_one_slow_worker_gets_fewer() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("tasks");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("tasks").await?;
         let mut workers = Vec::new();
         let mut channels = Vec::new();
         for pace in [10, 1000] {
-            let channel = connection.create_channel().await?;
+            let channel = scene.connection.create_channel().await?;
             channel.basic_qos(1, BasicQosOptions::default()).await?;
-            let consumer = consume(&channel, &queue, false).await?;
+            let consumer = consume(&channel, &scene.queue, false).await?;
             workers.push(tokio::spawn(ack_after(
                 consumer,
                 Duration::from_millis(pace),
             )));
             channels.push(channel);
         }
-        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
-        lab::until(
-            Duration::from_secs(20),
+        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+        until_ready(
+            &scene.setup,
+            &scene.queue,
             "the 10 tasks to be taken",
-            Duration::from_millis(50),
-            || async {
-                ready(&setup, &queue)
-                    .await
-                    .map(|n| n == 0)
-                    .map_err(|e| lab::LabError::step("counting", e))
-            },
+            Duration::from_secs(20),
+            |n| n == 0,
         )
         .await?;
         // Let both finish what they hold, then stop them and count.
@@ -107,18 +95,14 @@ async fn prefetch_one_slow_worker_gets_fewer() -> Result<()> {
 #[tokio::test]
 async fn prefetch_is_per_consumer() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("tasks");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &numbered("task", 50), true).await?;
-        let channel = connection.create_channel().await?;
+        let scene = Scene::new("tasks").await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("task", 50), true).await?;
+        let channel = scene.connection.create_channel().await?;
         channel
             .basic_qos(10, BasicQosOptions { global: false })
             .await?;
-        let first = consume(&channel, &queue, false).await?;
-        let second = consume(&channel, &queue, false).await?;
+        let first = consume(&channel, &scene.queue, false).await?;
+        let second = consume(&channel, &scene.queue, false).await?;
         let mut both = futures::stream::select(first, second);
         let mut unacked = 0usize;
         while let Ok(Some(delivery)) =
@@ -128,7 +112,7 @@ async fn prefetch_is_per_consumer() -> Result<()> {
             unacked += 1;
         }
         assert_eq!(
-            ready(&setup, &queue).await? as usize,
+            ready(&scene.setup, &scene.queue).await? as usize,
             50 - unacked,
             "the rest stays ready"
         );
@@ -141,15 +125,11 @@ async fn prefetch_is_per_consumer() -> Result<()> {
 #[tokio::test]
 async fn auto_ack_ignores_prefetch() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("tasks");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
-        let channel = connection.create_channel().await?;
+        let scene = Scene::new("tasks").await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+        let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &queue, true).await?;
+        let mut consumer = consume(&channel, &scene.queue, true).await?;
         let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
         assert_key(CHAPTER, "auto_ack_ignores_prefetch", sent);
         Ok(())
@@ -160,22 +140,18 @@ async fn auto_ack_ignores_prefetch() -> Result<()> {
 #[tokio::test]
 async fn message_count_excludes_unacked() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("tasks");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &numbered("task", 5), true).await?;
-        let channel = connection.create_channel().await?;
+        let scene = Scene::new("tasks").await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("task", 5), true).await?;
+        let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, false).await?;
         let _working_on = lab::within(WAIT, "the first task", consumer.next())
             .await?
             .context("the consumer was cancelled")??;
         assert_key(
             CHAPTER,
             "message_count_excludes_unacked",
-            ready(&setup, &queue).await? as usize,
+            ready(&scene.setup, &scene.queue).await? as usize,
         );
         Ok(())
     })
@@ -185,20 +161,16 @@ async fn message_count_excludes_unacked() -> Result<()> {
 #[tokio::test]
 async fn late_worker_gets_nothing_without_prefetch() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("tasks");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        let a = connection.create_channel().await?;
-        let mut busy = consume(&a, &queue, false).await?;
-        publish_all(&setup, &queue, &numbered("task", 10), true).await?;
+        let scene = Scene::new("tasks").await?;
+        let a = scene.connection.create_channel().await?;
+        let mut busy = consume(&a, &scene.queue, false).await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
         // A takes its first task and works on it (never acks within the proof).
         lab::within(WAIT, "A's first task", busy.next())
             .await?
             .context("the consumer was cancelled")??;
-        let b = connection.create_channel().await?;
-        let mut helper = consume(&b, &queue, false).await?;
+        let b = scene.connection.create_channel().await?;
+        let mut helper = consume(&b, &scene.queue, false).await?;
         let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
         assert_key(CHAPTER, "late_worker_gets_nothing_without_prefetch", to_b);
         Ok(())

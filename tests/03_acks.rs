@@ -12,7 +12,9 @@ use futures::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicQosOptions};
 use lapin::{Channel, Consumer};
-use proofs::rabbit::{WAIT, consume, durable_queue, numbered, publish_all, ready};
+use proofs::rabbit::{
+    Scene, WAIT, consume, durable_queue, numbered, publish_all, ready, until_ready,
+};
 use proofs::{assert_key, bounded};
 
 const CHAPTER: &str = "03_acks";
@@ -57,15 +59,17 @@ async fn closed_by_broker(channel: &Channel, consumer: &mut Consumer) -> Result<
 #[tokio::test]
 async fn killed_consumer_message_is_redelivered() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &["job".to_string()], true).await?;
+        let scene = Scene::new("jobs").await?;
+        publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
         // Manual acks, processes nothing: it gets stuck on the job, unacked.
-        let args = [rabbit.amqp_url(), queue.as_str(), "manual", "0", "0"];
+        let args = [
+            scene.rabbit.amqp_url(),
+            scene.queue.as_str(),
+            "manual",
+            "0",
+            "0",
+        ];
         let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
         consumer
             .line_containing("received job redelivered=false", WAIT)
@@ -73,8 +77,8 @@ async fn killed_consumer_message_is_redelivered() -> Result<()> {
         consumer.line_containing("stuck on job", WAIT).await?;
         consumer.kill().await?;
 
-        let channel = connection.create_channel().await?;
-        let mut next_consumer = consume(&channel, &queue, false).await?;
+        let channel = scene.connection.create_channel().await?;
+        let mut next_consumer = consume(&channel, &scene.queue, false).await?;
         let delivery = next(&mut next_consumer).await?;
         assert_eq!(body(&delivery), "job");
         assert_key(
@@ -90,16 +94,18 @@ async fn killed_consumer_message_is_redelivered() -> Result<()> {
 #[tokio::test]
 async fn auto_ack_consumer_killed_loses_messages() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("jobs").await?;
         let sent = numbered("job", 100);
-        publish_all(&setup, &queue, &sent, true).await?;
+        publish_all(&scene.setup, &scene.queue, &sent, true).await?;
 
         // Automatic acks, 200 ms per message; stuck after the 10th, then killed.
-        let args = [rabbit.amqp_url(), queue.as_str(), "auto", "10", "200"];
+        let args = [
+            scene.rabbit.amqp_url(),
+            scene.queue.as_str(),
+            "auto",
+            "10",
+            "200",
+        ];
         let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
         consumer.line_containing("stuck on", WAIT).await?;
         let processed = consumer
@@ -112,7 +118,7 @@ async fn auto_ack_consumer_killed_loses_messages() -> Result<()> {
 
         // Give anything that would come back time to do so.
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let left = ready(&setup, &queue).await? as usize;
+        let left = ready(&scene.setup, &scene.queue).await? as usize;
         let lost = sent.len() - processed - left;
         println!("processed {processed}, left in the queue {left}, lost {lost}");
         assert_eq!(
@@ -128,15 +134,11 @@ async fn auto_ack_consumer_killed_loses_messages() -> Result<()> {
 #[tokio::test]
 async fn double_ack_closes_channel() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &numbered("job", 2), true).await?;
+        let scene = Scene::new("jobs").await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("job", 2), true).await?;
 
-        let channel = connection.create_channel().await?;
-        let mut consumer = consume(&channel, &queue, false).await?;
+        let channel = scene.connection.create_channel().await?;
+        let mut consumer = consume(&channel, &scene.queue, false).await?;
         let delivery = next(&mut consumer).await?;
         delivery.ack(BasicAckOptions::default()).await?;
         channel
@@ -161,21 +163,17 @@ async fn double_ack_closes_channel() -> Result<()> {
 #[tokio::test]
 async fn ack_on_another_channel_fails() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &["job".to_string()], true).await?;
+        let scene = Scene::new("jobs").await?;
+        publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
-        let a = connection.create_channel().await?;
-        let mut on_a = consume(&a, &queue, false).await?;
+        let a = scene.connection.create_channel().await?;
+        let mut on_a = consume(&a, &scene.queue, false).await?;
         let delivery = next(&mut on_a).await?;
         // Channel B consumes from an empty queue of its own, so the proof can
         // watch B's consumer for the broker's reason when B is closed.
-        let b = connection.create_channel().await?;
+        let b = scene.connection.create_channel().await?;
         let empty = lab::unique_name("empty");
-        durable_queue(&setup, &empty).await?;
+        durable_queue(&scene.setup, &empty).await?;
         let mut on_b = consume(&b, &empty, false).await?;
         b.basic_ack(delivery.delivery_tag, BasicAckOptions::default())
             .await?;
@@ -184,16 +182,12 @@ async fn ack_on_another_channel_fails() -> Result<()> {
         assert!(why.contains("PRECONDITION_FAILED"), "{why}");
         // Close A: whatever A still holds unacknowledged goes back to the queue.
         a.close(200, "done".into()).await?;
-        let back = lab::until(
-            Duration::from_secs(5),
+        let back = until_ready(
+            &scene.setup,
+            &scene.queue,
             "the message to be back in the queue",
-            Duration::from_millis(50),
-            || async {
-                ready(&setup, &queue)
-                    .await
-                    .map(|n| n == 1)
-                    .map_err(|e| lab::LabError::step("counting", e))
-            },
+            Duration::from_secs(5),
+            |n| n == 1,
         )
         .await
         .is_ok();
@@ -206,16 +200,12 @@ async fn ack_on_another_channel_fails() -> Result<()> {
 #[tokio::test]
 async fn requeued_message_keeps_its_position() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &numbered("m", 5), true).await?;
+        let scene = Scene::new("jobs").await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("m", 5), true).await?;
 
-        let channel = connection.create_channel().await?;
+        let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, false).await?;
         let first = next(&mut consumer).await?;
         assert_eq!(body(&first), "m-1");
         first
@@ -239,15 +229,11 @@ async fn requeued_message_keeps_its_position() -> Result<()> {
 #[tokio::test]
 async fn nack_without_requeue_drops() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &["job".to_string()], true).await?;
+        let scene = Scene::new("jobs").await?;
+        publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
-        let channel = connection.create_channel().await?;
-        let mut consumer = consume(&channel, &queue, false).await?;
+        let channel = scene.connection.create_channel().await?;
+        let mut consumer = consume(&channel, &scene.queue, false).await?;
         next(&mut consumer)
             .await?
             .nack(BasicNackOptions {
@@ -260,7 +246,7 @@ async fn nack_without_requeue_drops() -> Result<()> {
         assert_key(
             CHAPTER,
             "nack_without_requeue_drops",
-            ready(&setup, &queue).await? as usize,
+            ready(&scene.setup, &scene.queue).await? as usize,
         );
         Ok(())
     })
@@ -270,16 +256,12 @@ async fn nack_without_requeue_drops() -> Result<()> {
 #[tokio::test]
 async fn ack_multiple_up_to_tag() -> Result<()> {
     bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("jobs");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        publish_all(&setup, &queue, &numbered("job", 10), true).await?;
+        let scene = Scene::new("jobs").await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("job", 10), true).await?;
 
-        let channel = connection.create_channel().await?;
+        let channel = scene.connection.create_channel().await?;
         channel.basic_qos(10, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, false).await?;
         let mut tags = Vec::new();
         for _ in 0..10 {
             tags.push(next(&mut consumer).await?.delivery_tag);
@@ -289,16 +271,12 @@ async fn ack_multiple_up_to_tag() -> Result<()> {
             .basic_ack(5, BasicAckOptions { multiple: true })
             .await?;
         channel.close(200, "done".into()).await?;
-        let back = lab::until(
-            Duration::from_secs(5),
+        let back = until_ready(
+            &scene.setup,
+            &scene.queue,
             "the unacked messages to be back",
-            Duration::from_millis(50),
-            || async {
-                ready(&setup, &queue)
-                    .await
-                    .map(|n| n > 0)
-                    .map_err(|e| lab::LabError::step("counting", e))
-            },
+            Duration::from_secs(5),
+            |n| n > 0,
         )
         .await;
         back?;
@@ -307,7 +285,7 @@ async fn ack_multiple_up_to_tag() -> Result<()> {
         assert_key(
             CHAPTER,
             "ack_multiple_up_to_tag",
-            ready(&setup, &queue).await? as usize,
+            ready(&scene.setup, &scene.queue).await? as usize,
         );
         Ok(())
     })

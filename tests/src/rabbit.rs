@@ -9,10 +9,40 @@ use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Consumer};
+use lapin::{BasicProperties, Channel, Connection, Consumer};
 
 /// How long a proof waits for one broker answer.
 pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Where most proofs start: the lab's single RabbitMQ, a connection, a `setup`
+/// channel to publish and count on, and a fresh durable queue.
+pub struct Scene {
+    /// Held for the whole proof: it keeps fault tests off this broker.
+    pub rabbit: lab::Rabbit,
+    /// The proof's connection.
+    pub connection: Connection,
+    /// A channel for publishing and counting.
+    pub setup: Channel,
+    /// The queue's unique name.
+    pub queue: String,
+}
+
+impl Scene {
+    /// Connects and declares a durable queue named after `prefix`.
+    pub async fn new(prefix: &str) -> Result<Scene> {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name(prefix);
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        Ok(Scene {
+            rabbit,
+            connection,
+            setup,
+            queue,
+        })
+    }
+}
 
 /// Declares a durable classic queue.
 pub async fn durable_queue(channel: &Channel, queue: &str) -> Result<()> {
@@ -87,6 +117,24 @@ pub async fn ready(channel: &Channel, queue: &str) -> Result<u32> {
         .await
         .with_context(|| format!("counting the messages of {queue}"))?
         .message_count())
+}
+
+/// Waits until the number of messages ready in `queue` satisfies `want`.
+pub async fn until_ready(
+    channel: &Channel,
+    queue: &str,
+    what: &str,
+    timeout: Duration,
+    want: impl Fn(u32) -> bool,
+) -> Result<()> {
+    lab::until(timeout, what, Duration::from_millis(50), || async {
+        ready(channel, queue)
+            .await
+            .map(&want)
+            .map_err(|e| lab::LabError::step("counting", e))
+    })
+    .await?;
+    Ok(())
 }
 
 /// Subscribes with manual (`no_ack: false`) or automatic acks.
