@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
-    QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
+use lapin::options::{BasicAckOptions, BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Consumer};
+use proofs::rabbit::{consume, durable_queue, ready, until_ready};
 use proofs::{assert_key, bounded};
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
@@ -19,17 +16,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const CHAPTER: &str = "01_first_contact";
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn durable_queue(channel: &Channel, queue: &str) -> Result<()> {
-    channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions::durable(),
-            FieldTable::default(),
-        )
-        .await?;
-    Ok(())
-}
 
 /// Publishes `body` through the default exchange with confirms on; returns whether
 /// the broker acked it.
@@ -49,29 +35,6 @@ async fn publish(channel: &Channel, routing_key: &str, body: &str) -> Result<boo
     Ok(lab::within(WAIT, "a publisher confirm", confirm)
         .await??
         .is_ack())
-}
-
-async fn ready_messages(channel: &Channel, queue: &str) -> Result<u32> {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    Ok(channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await?
-        .message_count())
-}
-
-async fn consume(channel: &Channel, queue: &str) -> Result<Consumer> {
-    let tag = lab::unique_name("consumer");
-    Ok(channel
-        .basic_consume(
-            queue.into(),
-            tag.into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?)
 }
 
 /// The next delivery's body within `timeout`, or `None` if none came.
@@ -100,22 +63,18 @@ async fn unacked_message_returns_to_queue() -> Result<()> {
         let connection = rabbit.connect().await?;
         let (setup, queue) = queue_with_one_job(&connection).await?;
         let worker = connection.create_channel().await?;
-        let mut consumer = consume(&worker, &queue).await?;
+        let mut consumer = consume(&worker, &queue, false).await?;
         next_body(&mut consumer, WAIT)
             .await?
             .context("the job was not delivered")?;
         // The worker "dies" without acking: its channel closes.
         worker.close(200, "worker gone".into()).await?;
-        let back = lab::until(
-            Duration::from_secs(10),
+        let back = until_ready(
+            &setup,
+            &queue,
             "the job to be ready again",
-            Duration::from_millis(100),
-            || async {
-                Ok(ready_messages(&setup, &queue)
-                    .await
-                    .map_err(|e| lab::LabError::step("counting", e))?
-                    == 1)
-            },
+            Duration::from_secs(10),
+            |n| n == 1,
         )
         .await
         .is_ok();
@@ -132,14 +91,14 @@ async fn acked_message_is_gone() -> Result<()> {
         let connection = rabbit.connect().await?;
         let (setup, queue) = queue_with_one_job(&connection).await?;
         let first = connection.create_channel().await?;
-        let mut consumer = consume(&first, &queue).await?;
+        let mut consumer = consume(&first, &queue, false).await?;
         let delivery = lab::within(WAIT, "the job", consumer.next())
             .await?
             .context("cancelled")??;
         delivery.ack(BasicAckOptions::default()).await?;
         first.close(200, "done".into()).await?;
         let second = connection.create_channel().await?;
-        let mut late = consume(&second, &queue).await?;
+        let mut late = consume(&second, &queue, false).await?;
         // A marker published after the second consumer subscribed proves it works:
         // whatever it receives first tells whether the acked job came back.
         publish(&setup, &queue, "marker").await?;
@@ -165,8 +124,8 @@ async fn deliveries_to_two_consumers() -> Result<()> {
             connection.create_channel().await?,
         );
         let mut both = futures::stream::select(
-            consume(&a, &queue).await?,
-            consume(&b, &queue).await?,
+            consume(&a, &queue, false).await?,
+            consume(&b, &queue, false).await?,
         );
         for i in 0..10 {
             publish(&setup, &queue, &format!("task {i}")).await?;
@@ -205,7 +164,7 @@ async fn publish_before_queue_exists() -> Result<()> {
         let queue = lab::unique_name("jobs");
         publish(&channel, &queue, "too early").await?;
         durable_queue(&channel, &queue).await?;
-        let count = ready_messages(&channel, &queue).await?;
+        let count = ready(&channel, &queue).await?;
         assert_key(CHAPTER, "publish_before_queue_exists", count as usize);
         Ok(())
     })
