@@ -43,8 +43,6 @@ pub struct Screen {
 /// Where the current exercise's check is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
-    /// Nothing has run yet.
-    Waiting,
     /// A check is running: what it is doing, for how long, and the spinner's frame.
     Checking {
         /// Building, starting brokers, running the checks.
@@ -77,7 +75,6 @@ pub fn render(screen: &Screen) -> String {
     let filled = (screen.done * width).checked_div(screen.total).unwrap_or(0);
     let bar = format!("{}{}", "█".repeat(filled), "░".repeat(width - filled));
     let status = match &screen.status {
-        Status::Waiting => "waiting for the first check".to_string(),
         Status::Checking {
             step,
             seconds,
@@ -180,7 +177,8 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
         file: format!("exercises/{}/src/lib.rs", exercise.name),
         done,
         total,
-        status: Status::Waiting,
+        // The first check starts below, before the first draw.
+        status: Status::checking(),
         note: None,
         manual,
     };
@@ -196,7 +194,6 @@ pub async fn run(manual: bool) -> Result<ExitCode> {
     spawn_check(exercise.name.clone(), tx.clone());
     let mut running = true;
     let mut started = Instant::now();
-    screen.status = Status::checking();
     let mut shown = String::new();
     loop {
         if !manual && watched.as_deref() != Some(exercise.name.as_str()) {
@@ -492,7 +489,7 @@ mod tests {
     /// Manual mode says how to run a check.
     #[test]
     fn manual_mode_says_press_r() {
-        let mut s = screen(Status::Waiting);
+        let mut s = screen(Status::checking());
         s.manual = true;
         assert!(render(&s).contains("r check now (manual mode)"));
     }
