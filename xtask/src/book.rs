@@ -1,8 +1,10 @@
 //! `cargo xtask book`: builds the book with pinned tools, installing them if missing.
 //!
-//! The tools are built from the Rust registry with `cargo install --locked` into
-//! `target/book-tools/` (in `$CARGO_TARGET_DIR` if set), so they never clash with other versions on the machine, and
-//! the build works offline once they are there.
+//! The tools are built from the Rust registry with `cargo install --locked`, each
+//! into a folder named after its pinned version in the machine's cache
+//! (`$BROKERLINGS_CACHE`, else `~/.cache/brokerlings`): outside the checkout, so a
+//! fresh clone does not build them again, and never clashing with other versions.
+//! Once they are there the book builds offline.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,17 +18,38 @@ pub const TOOLS: [(&str, &str); 3] = [
     ("mdbook-mermaid", "0.17.1"),
 ];
 
-/// Where the pinned tools are installed: `book-tools/` in the target directory.
-pub fn tools_root(root: &Path) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("book-tools")
+/// The machine's cache for what brokerlings pins: `$BROKERLINGS_CACHE`, else
+/// `~/.cache/brokerlings`.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("BROKERLINGS_CACHE")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|dir| dir.join("brokerlings")))
+        .unwrap_or_else(|| std::env::temp_dir().join("brokerlings-cache"))
 }
 
-/// Installs each pinned tool that is missing (or at another version).
-pub fn install_tools(root: &Path) -> Result<PathBuf> {
-    let bin = tools_root(root).join("bin");
+/// Where one pinned tool is installed.
+fn tool_root(tool: &str, version: &str) -> PathBuf {
+    cache_dir()
+        .join("book-tools")
+        .join(format!("{tool}-{version}"))
+}
+
+/// The program of one pinned tool.
+fn program(tool: &str) -> PathBuf {
+    let version = TOOLS
+        .iter()
+        .find(|(name, _)| *name == tool)
+        .map_or("", |(_, version)| version);
+    tool_root(tool, version).join("bin").join(tool)
+}
+
+/// Installs each pinned tool that is missing; returns a PATH holding all of them.
+pub fn install_tools() -> Result<String> {
+    let mut path = Vec::new();
     for (tool, version) in TOOLS {
+        let bin = tool_root(tool, version).join("bin");
+        path.push(bin.display().to_string());
         let installed = Command::new(bin.join(tool))
             .arg("--version")
             .output()
@@ -34,7 +57,10 @@ pub fn install_tools(root: &Path) -> Result<PathBuf> {
         if installed {
             continue;
         }
-        println!("Installing {tool} {version} (once; a few minutes) ...");
+        println!(
+            "Installing {tool} {version} into {} (once per machine; a few minutes) ...",
+            tool_root(tool, version).display()
+        );
         let status =
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args([
@@ -45,7 +71,7 @@ pub fn install_tools(root: &Path) -> Result<PathBuf> {
                     version,
                     "--root",
                 ])
-                .arg(tools_root(root))
+                .arg(tool_root(tool, version))
                 .arg(tool)
                 .status()
                 .with_context(|| format!("running cargo install {tool}"))?;
@@ -53,26 +79,22 @@ pub fn install_tools(root: &Path) -> Result<PathBuf> {
             bail!("cargo install {tool}@{version} failed");
         }
     }
-    Ok(bin)
+    path.push(std::env::var("PATH").unwrap_or_default());
+    Ok(path.join(":"))
 }
 
 /// Builds `book/` into `book/book/`; fails on any error mdBook only logs.
 pub fn build(root: &Path) -> Result<PathBuf> {
-    let bin = install_tools(root)?;
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = install_tools()?;
     let book = root.join("book");
     if !book.join("mermaid.min.js").exists() {
-        run(Command::new(bin.join("mdbook-mermaid"))
+        run(Command::new(program("mdbook-mermaid"))
             .arg("install")
             .arg(&book)
             .env("PATH", &path))
         .context("mdbook-mermaid install")?;
     }
-    let output = Command::new(bin.join("mdbook"))
+    let output = Command::new(program("mdbook"))
         .arg("build")
         .arg(&book)
         .env("PATH", &path)

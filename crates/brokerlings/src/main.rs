@@ -3,16 +3,28 @@
 //! Without a subcommand it starts watch mode on the current exercise. The other
 //! commands are one-shot and script-friendly: non-zero exit codes while something is
 //! pending or wrong, one-line errors.
+//!
+//! # Layout
+//!
+//! - `main.rs`: the command line (clap) and which command runs.
+//! - `cmd/`: one module per command (`list`, `check`, `hint`, `reset`, `solution`,
+//!   `quiz`, `answers`, `progress`, `doctor`, `lab`).
+//! - `watch/`: watch mode: its state (`state.rs`), its screen (`screen.rs`), its
+//!   event sources (`events.rs`) and the loop (`mod.rs`).
+//! - `runner.rs`: the check pipeline both use: build, start the brokers, run the
+//!   checks, one [`runner::Outcome`].
+//! - `state.rs`: the learner's progress file; `spinner.rs`: the one progress
+//!   display; `advice.rs`: errors rendered on one line, with the command that fixes
+//!   them.
 
-mod answers;
-mod commands;
-mod doctor;
-mod quiz_cmd;
+mod advice;
+mod cmd;
 mod runner;
+mod spinner;
 mod state;
 mod watch;
-mod workbook_ctx;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -94,7 +106,7 @@ enum Command {
         name: String,
         /// The answers file (default: answers/NAME.toml in the checkout).
         #[arg(long)]
-        file: Option<std::path::PathBuf>,
+        file: Option<PathBuf>,
         /// Write a starting answers file with every question (never overwrites).
         #[arg(long)]
         template: bool,
@@ -156,129 +168,54 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", lab::error::one_line(&format!("{error:#}")));
+            eprintln!("error: {}", advice::render(&error));
             ExitCode::FAILURE
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        None => watch::run(cli.manual_run).await,
-        Some(Command::Watch { manual_run }) => {
-            watch::run(manual_run || cli.manual_run).await
+    let Some(command) = cli.command else {
+        return watch::run(cli.manual_run).await;
+    };
+    match command {
+        Command::Watch { manual_run } => watch::run(manual_run || cli.manual_run).await,
+        Command::List { done, pending } => {
+            let only = if done {
+                Some(true)
+            } else if pending {
+                Some(false)
+            } else {
+                None
+            };
+            cmd::list::run(only)
         }
-        Some(Command::List { done, pending }) => commands::list(if done {
-            Some(true)
-        } else if pending {
-            Some(false)
-        } else {
-            None
-        }),
-        Some(Command::Check { name, all }) => commands::check(name, all).await,
-        Some(Command::Hint { name }) => commands::hint(&name),
-        Some(Command::Reset { name, yes }) => commands::reset(&name, yes),
-        Some(Command::Solution { name, force }) => commands::solution(&name, force),
-        Some(Command::Quiz { name }) => quiz_cmd::run(&name),
-        Some(Command::Progress { json }) => commands::progress(json),
-        Some(Command::Doctor) => doctor::run().await,
-        Some(Command::Answers {
+        Command::Check { name, all } => cmd::check::run(name, all).await,
+        Command::Hint { name } => cmd::hint::run(&name),
+        Command::Reset { name, yes } => cmd::reset::run(&name, yes),
+        Command::Solution { name, force } => cmd::solution::run(&name, force),
+        Command::Quiz { name } => cmd::quiz::run(&name),
+        Command::Progress { json } => cmd::progress::run(json),
+        Command::Doctor => cmd::doctor::run().await,
+        Command::Answers {
             name,
             file,
             template,
-        }) => answers::run(&name, file, template),
-        Some(Command::Lab { action }) => {
-            lab_command(action).await.map(|()| ExitCode::SUCCESS)
-        }
-    }
-}
-
-async fn lab_command(action: LabAction) -> anyhow::Result<()> {
-    match action {
-        LabAction::Install => {
-            let started = std::time::Instant::now();
-            lab::install_native().await?;
-            println!(
-                "Native lab ready ({:.1} s).",
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
-        LabAction::Up { topologies, all } => {
-            let topologies: Vec<Topology> = if all {
-                Topology::ALL.to_vec()
-            } else if topologies.is_empty() {
-                vec![Topology::Rabbit, Topology::Kafka]
-            } else {
-                topologies.into_iter().map(Topology::from).collect()
-            };
-            up(&topologies).await
-        }
-        LabAction::Down => {
-            let lab = lab::lab().await?;
-            lab.down().await?;
-            println!("Stopped the {} lab.", lab.kind());
-            Ok(())
-        }
-        LabAction::Status => status().await,
-    }
-}
-
-async fn up(topologies: &[Topology]) -> anyhow::Result<()> {
-    let lab = lab::lab().await?;
-    println!("Using the {} lab ({}).", lab.kind(), lab.reason());
-    for topology in topologies {
-        let step = lab::Progress::step(format!("starting the {topology}"));
-        let addresses = lab.up(*topology).await?;
-        step.done(&format!(": {}", addresses.join(", ")));
-    }
-    print_versions(topologies).await;
-    Ok(())
-}
-
-async fn status() -> anyhow::Result<()> {
-    let lab = lab::lab().await?;
-    println!("Lab: {} ({})", lab.kind(), lab.reason());
-    for (topology, nodes) in lab.status().await {
-        let up = nodes.iter().filter(|up| **up).count();
-        let state = match up {
-            0 => "stopped".to_string(),
-            n if n == nodes.len() => "running".to_string(),
-            n => format!("{n} of {} nodes running", nodes.len()),
-        };
-        println!("  {:<24} {state}", topology.to_string());
-    }
-    let running: Vec<Topology> = lab
-        .status()
-        .await
-        .into_iter()
-        .filter(|(_, nodes)| nodes.iter().all(|up| *up))
-        .map(|(t, _)| t)
-        .collect();
-    print_versions(&running).await;
-    Ok(())
-}
-
-/// Prints the versions the running brokers report about themselves.
-async fn print_versions(topologies: &[Topology]) {
-    for topology in topologies {
-        let version = if topology.is_rabbit() {
-            match lab::rabbit_for(*topology).await {
-                Ok(rabbit) => rabbit
-                    .server_version()
-                    .await
-                    .map(|v| format!("RabbitMQ {v}")),
-                Err(error) => Err(error),
+        } => cmd::answers::run(&name, file, template),
+        Command::Lab { action } => match action {
+            LabAction::Install => cmd::lab::install().await,
+            LabAction::Up { topologies, all } => {
+                let topologies: Vec<Topology> = if all {
+                    Topology::ALL.to_vec()
+                } else if topologies.is_empty() {
+                    vec![Topology::Rabbit, Topology::Kafka]
+                } else {
+                    topologies.into_iter().map(Topology::from).collect()
+                };
+                cmd::lab::up(&topologies).await
             }
-        } else {
-            match lab::kafka_for(*topology).await {
-                Ok(kafka) => kafka.server_version().await.map(|v| format!("Kafka {v}")),
-                Err(error) => Err(error),
-            }
-        };
-        match version {
-            Ok(version) => println!("  {topology}: {version} running"),
-            Err(error) => println!("  {topology}: version unknown ({error})"),
-        }
+            LabAction::Down => cmd::lab::down().await,
+            LabAction::Status => cmd::lab::status().await,
+        },
     }
 }

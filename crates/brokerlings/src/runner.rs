@@ -1,10 +1,46 @@
-//! Runs an exercise's checks: a build, then the checks against the lab, bounded.
+//! The check pipeline `check` and watch mode share: build the exercise's checks
+//! while the lab starts the brokers they need, run the built checks (bounded), and
+//! turn what they printed into one [`Outcome`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use workbook::Exercise;
+
+/// Builds and checks one exercise of the checkout at `root`, starting its brokers
+/// while it builds. `step` hears what it is doing (for a spinner).
+pub async fn check_one(
+    root: &Path,
+    exercise: &Exercise,
+    step: &(dyn Fn(String) + Sync),
+) -> Result<Outcome> {
+    let package = exercise.exercise_package();
+    step(format!("building {package}"));
+    let build = {
+        let (root, package) = (root.to_path_buf(), package.clone());
+        tokio::task::spawn_blocking(move || build(&root, &package))
+    };
+    // Broker start-up overlaps the build: both take seconds to minutes.
+    let lab = lab::lab().await?;
+    for topology in &exercise.brokers {
+        step(format!("building {package} · starting the {topology}"));
+        lab.up(*topology).await?;
+    }
+    if !build.is_finished() {
+        step(format!("building {package} · brokers ready"));
+    }
+    match build.await.context("the build task")?? {
+        Build::Failed(errors) => Ok(Outcome::BuildFailed(errors)),
+        Build::Ready { executable, dir } => {
+            step("running the checks".into());
+            tokio::task::spawn_blocking(move || run(&executable, &dir))
+                .await
+                .context("the check task")?
+        }
+    }
+}
 
 /// How long the checks of one exercise may run once built.
 pub fn check_timeout() -> Duration {
@@ -40,6 +76,19 @@ impl Outcome {
     /// Whether the exercise is done.
     pub fn passed(&self) -> bool {
         *self == Outcome::Passed
+    }
+
+    /// The verdict as `check` and watch mode show it.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Passed => "✓ all checks pass".into(),
+            Outcome::BuildFailed(errors) => format!("✗ does not compile:\n{errors}"),
+            Outcome::Failed { check, message } => format!("✗ {check}:\n{message}"),
+            Outcome::TimedOut(after) => format!(
+                "✗ check timed out after {} s: did your consumer stop after the last message?",
+                after.as_secs()
+            ),
+        }
     }
 }
 

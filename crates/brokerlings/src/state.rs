@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use workbook::{Exercise, Info};
 
 /// The progress of one learner in one checkout.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +97,51 @@ impl State {
         } else {
             self.done.remove(exercise);
         }
+    }
+
+    /// Whether `exercise` is done.
+    pub fn is_done(&self, exercise: &str) -> bool {
+        self.done.contains(exercise)
+    }
+
+    /// The exercise to work on: the current one, else the first not done.
+    pub fn current<'a>(&self, info: &'a Info) -> Option<&'a Exercise> {
+        let current = self.current.as_deref().and_then(|name| info.exercise(name));
+        current.or_else(|| self.next_pending(info, None))
+    }
+
+    /// The first exercise after `after` (or from the start), going round, that is
+    /// not done.
+    pub fn next_pending<'a>(
+        &self,
+        info: &'a Info,
+        after: Option<&str>,
+    ) -> Option<&'a Exercise> {
+        let start = after
+            .and_then(|name| info.exercises.iter().position(|e| e.name == name))
+            .map_or(0, |i| i + 1);
+        info.exercises[start..]
+            .iter()
+            .chain(info.exercises[..start].iter())
+            .find(|e| !self.is_done(&e.name))
+    }
+
+    /// How many exercises of `info` are done, of how many.
+    pub fn progress(&self, info: &Info) -> (usize, usize) {
+        let done = info
+            .exercises
+            .iter()
+            .filter(|e| self.is_done(&e.name))
+            .count();
+        (done, info.exercises.len())
+    }
+
+    /// Reveals one more hint of `exercise` (up to all of them); returns how many
+    /// are shown now.
+    pub fn reveal_hint(&mut self, exercise: &Exercise) -> usize {
+        let shown = self.hints_shown.entry(exercise.name.clone()).or_insert(0);
+        *shown = (*shown + 1).min(exercise.hints.len());
+        *shown
     }
 }
 

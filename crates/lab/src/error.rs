@@ -1,7 +1,9 @@
 //! The lab's one error type.
 //!
 //! Every variant renders as a single line that says what went wrong and what to
-//! do next, because learners read these in a terminal, not in a debugger.
+//! do next, because learners read these in a terminal, not in a debugger. The lab
+//! speaks of brokers, backends and settings; the commands of the CLI that fix a
+//! situation are the CLI's to add (see `brokerlings`' `advice`).
 
 use std::time::Duration;
 
@@ -13,11 +15,14 @@ pub type Result<T, E = LabError> = std::result::Result<T, E>;
 pub enum LabError {
     /// No backend can give brokers on this machine.
     #[error(
-        "no brokers available: start Docker, or run `cargo run -p brokerlings -- lab install` \
-         (native, Debian/Ubuntu), or set BROKERLINGS_AMQP_URL / BROKERLINGS_KAFKA_BOOTSTRAP \
-         for brokers you already run"
+        "no brokers available: no Docker engine answers, the native lab is not installed, \
+         and no BROKERLINGS_AMQP_URL / BROKERLINGS_KAFKA_BOOTSTRAP is set for brokers you already run"
     )]
     NoBackend,
+
+    /// The native lab was asked for but is not installed.
+    #[error("the native lab is not installed (in {})", crate::home().display())]
+    NotInstalled,
 
     /// A broker did not answer at its address.
     #[error("no {broker} reachable at {address} ({cause}); {hint}")]
@@ -59,9 +64,46 @@ pub enum LabError {
         reason: String,
     },
 
-    /// A fault was asked of a lab or handle that cannot inject it.
+    /// A fault was asked of a lab that cannot inject it (external brokers).
     #[error("fault control unavailable: {0}")]
     NoFaults(String),
+
+    /// A fault was asked through a handle shared with other tests.
+    #[error(
+        "fault control unavailable: cannot {action} a node through a shared handle; \
+         get the {topology} with `lab::…_with_faults()`"
+    )]
+    SharedHandle {
+        /// stop, kill, start.
+        action: &'static str,
+        /// The handle's topology.
+        topology: crate::Topology,
+    },
+
+    /// A node number outside the topology.
+    #[error("the {topology} has nodes 1..={}, not {number}", .topology.size())]
+    NoSuchNode {
+        /// The topology.
+        topology: crate::Topology,
+        /// The number asked for.
+        number: usize,
+    },
+
+    /// RabbitMQ nodes that did not join their cluster in time.
+    #[error(
+        "the RabbitMQ cluster did not form within {} s: {missing} did not join (check its log)",
+        .after.as_secs()
+    )]
+    ClusterIncomplete {
+        /// The Erlang names of the nodes node 1 does not see running.
+        missing: String,
+        /// How long we waited.
+        after: Duration,
+    },
+
+    /// Something the lab cannot see on this backend.
+    #[error("not visible to the lab: {0}")]
+    NotVisible(String),
 
     /// A port the lab needs is held by another program.
     #[error(

@@ -43,7 +43,7 @@ pub(crate) async fn exclusive(name: &str, timeout: Duration, what: &str) -> Resu
 }
 
 fn lock_file(name: &str) -> Result<File> {
-    let dir = crate::select::home().join("locks");
+    let dir = crate::home().join("locks");
     std::fs::create_dir_all(&dir)
         .map_err(LabError::io(format!("creating {}", dir.display())))?;
     let path = dir.join(name);

@@ -1,6 +1,6 @@
 //! The broker lab: real RabbitMQ and Kafka for every check, proof and the CLI.
 //!
-//! A test asks for a topology and gets addresses of real, running brokers, started
+//! A test asks for a topology and gets endpoints of real, running brokers, started
 //! on first use and shared by every test binary of the run:
 //!
 //! ```no_run
@@ -13,44 +13,63 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Layout
+//! # Layout: cut by broker, with thin backends
 //!
-//! - [`topology`]: the four topologies (single / 3-node, RabbitMQ / Kafka) and
-//!   the ports every backend gives their nodes.
-//! - [`brokers`]: the handles a test gets ([`Rabbit`], [`Kafka`]), their client
-//!   helpers and fault control (restart, stop, kill, start a node).
-//! - [`select`]: which backend serves this run, and why.
-//! - `backend`: the three ways of getting brokers: `containers` (testcontainers,
-//!   Docker), `native` (local processes: RabbitMQ from Debian packages in a
-//!   chroot, Kafka from its Maven jars) and `external` (addresses you give).
+//! - [`rabbitmq`], [`kafka`]: everything the lab knows about each broker, once:
+//!   a node's settings (rendered by every backend), readiness probes, clustering,
+//!   the version query, the handle a test gets ([`Rabbit`], [`Kafka`]) and the
+//!   shared test [`rabbitmq::steps`] / [`kafka::steps`] that exercise checks,
+//!   proofs and the lab's own tests use.
+//! - `node`: the description of one node a backend runs, and where it runs
+//!   (loopback or a Docker network).
+//! - `backend`: the life cycle of a node on each way of getting brokers:
+//!   `containers` (testcontainers, Docker), `native` (local processes: RabbitMQ
+//!   from Debian packages in a chroot, Kafka from its Maven jars; `lab install`)
+//!   and `external` (endpoints you give).
+//! - [`Lab`] (`lab`): the backend this process uses and how a whole topology
+//!   starts on it; [`select`]: which backend, and why.
+//! - [`brokers`]: a topology's running brokers under a lease, with fault control.
+//! - [`topology`]: the four topologies, node names and ports; [`Endpoint`]: where
+//!   a client reaches a node.
 //! - [`versions`]: the pinned broker versions, in one place.
 //! - [`names`], [`wait`]: unique resource names and bounded waits, for tests.
-//! - [`client`]: client programs run as their own processes, for crash experiments
-//!   (a consumer killed with SIGKILL, not a dropped future).
-//! - [`error`]: one error type whose messages fit on one line and say what to do.
+//! - [`client`]: client programs run as their own processes, for crash
+//!   experiments (a consumer killed with SIGKILL, not a dropped future).
+//! - [`error`]: one error type whose messages fit on one line.
+//! - `home`, `lease`: the lab's folder, and cross-process locks on topologies.
 
 pub mod brokers;
 pub mod client;
+pub mod endpoint;
 pub mod error;
+pub mod kafka;
 pub mod names;
+pub mod rabbitmq;
 pub mod select;
 pub mod topology;
 pub mod versions;
 pub mod wait;
 
 mod backend;
+mod home;
+mod lab;
 mod lease;
-mod probe;
+mod node;
 
-pub use backend::native::{Progress, install_native, native_installed};
+pub use backend::native::{InstallEvent, install_native, native_installed};
 pub use brokers::{
-    Access, Kafka, Rabbit, kafka, kafka_cluster, kafka_cluster_with_faults, kafka_for,
+    Access, kafka, kafka_cluster, kafka_cluster_with_faults, kafka_for,
     kafka_with_faults, rabbit, rabbit_cluster, rabbit_cluster_with_faults, rabbit_for,
     rabbit_with_faults,
 };
 pub use client::ClientProcess;
+pub use endpoint::Endpoint;
 pub use error::{LabError, Result};
+pub use home::home;
+pub use kafka::Kafka;
+pub use lab::{Lab, lab};
 pub use names::unique_name;
-pub use select::{BackendKind, Lab, lab};
-pub use topology::{NodeLayout, Topology};
+pub use rabbitmq::Rabbit;
+pub use select::BackendKind;
+pub use topology::{Broker, NodeLayout, Topology};
 pub use wait::{check, until, within};

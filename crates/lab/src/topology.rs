@@ -1,4 +1,4 @@
-//! The four broker topologies and where their nodes listen.
+//! The four broker topologies, their nodes' names and where their nodes listen.
 //!
 //! Every backend puts a node on the same ports (see the table in the README), so a
 //! learner who moves from Docker to the native lab or to `docker compose` keeps the
@@ -6,8 +6,32 @@
 
 use std::fmt;
 
-/// A set of brokers that starts as one, only when something asks for it.
+use crate::Endpoint;
+
+/// The two brokers the lab runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Broker {
+    /// RabbitMQ, spoken to over AMQP 0.9.1.
+    RabbitMq,
+    /// Apache Kafka, in KRaft mode.
+    Kafka,
+}
+
+impl fmt::Display for Broker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Broker::RabbitMq => "RabbitMQ",
+            Broker::Kafka => "Kafka",
+        })
+    }
+}
+
+/// A set of brokers that starts as one, only when something asks for it.
+///
+/// In `info.toml` a topology is written as its [`slug`](Topology::slug); any other
+/// name is an error that lists the valid ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Topology {
     /// One RabbitMQ node, with the management UI.
     Rabbit,
@@ -44,6 +68,14 @@ impl Topology {
         Topology::ALL.into_iter().find(|t| t.slug() == slug)
     }
 
+    /// Which broker its nodes run.
+    pub fn broker(self) -> Broker {
+        match self {
+            Topology::Rabbit | Topology::RabbitCluster => Broker::RabbitMq,
+            Topology::Kafka | Topology::KafkaCluster => Broker::Kafka,
+        }
+    }
+
     /// How many nodes it has.
     pub fn size(self) -> usize {
         match self {
@@ -54,7 +86,7 @@ impl Topology {
 
     /// Whether its nodes are RabbitMQ nodes (else Kafka).
     pub fn is_rabbit(self) -> bool {
-        matches!(self, Topology::Rabbit | Topology::RabbitCluster)
+        self.broker() == Broker::RabbitMq
     }
 
     /// The nodes, numbered from 1 as the brokers number them.
@@ -71,6 +103,17 @@ impl Topology {
             topology: self,
             number,
         }
+    }
+}
+
+impl TryFrom<String> for Topology {
+    type Error = String;
+
+    fn try_from(slug: String) -> Result<Topology, String> {
+        Topology::from_slug(&slug).ok_or_else(|| {
+            let known: Vec<&str> = Topology::ALL.iter().map(|t| t.slug()).collect();
+            format!("unknown topology `{slug}`; known: {}", known.join(", "))
+        })
     }
 }
 
@@ -136,26 +179,35 @@ impl NodeLayout {
         self.kafka_port() + 1
     }
 
-    /// Kafka port for broker-to-broker traffic inside a Docker network.
+    /// Kafka port for broker-to-broker traffic (the `INTERNAL` listener).
     pub fn kafka_internal_port(self) -> u16 {
         self.kafka_port() + 2
     }
 
-    /// The ports a native node binds, to report a clash before starting it.
+    /// The ports a native node binds (and the host ports a container publishes),
+    /// to report a clash before starting it.
     pub fn host_ports(self) -> Vec<u16> {
-        if self.topology.is_rabbit() {
-            vec![self.amqp_port(), self.management_port(), self.dist_port()]
-        } else {
-            vec![self.kafka_port(), self.controller_port()]
+        match self.topology.broker() {
+            Broker::RabbitMq => {
+                vec![self.amqp_port(), self.management_port(), self.dist_port()]
+            }
+            Broker::Kafka => vec![
+                self.kafka_port(),
+                self.controller_port(),
+                self.kafka_internal_port(),
+            ],
         }
     }
 
-    /// The address a client uses: an AMQP URL or a Kafka bootstrap address.
-    pub fn client_address(self) -> String {
-        if self.topology.is_rabbit() {
-            format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.amqp_port())
-        } else {
-            format!("127.0.0.1:{}", self.kafka_port())
+    /// Where a client on this machine reaches the node: its AMQP URL (as guest, the
+    /// lab's user) or its Kafka bootstrap address.
+    pub fn endpoint(self) -> Endpoint {
+        match self.topology.broker() {
+            Broker::RabbitMq => Endpoint::Amqp(format!(
+                "amqp://guest:guest@127.0.0.1:{}/%2f",
+                self.amqp_port()
+            )),
+            Broker::Kafka => Endpoint::Kafka(format!("127.0.0.1:{}", self.kafka_port())),
         }
     }
 }
@@ -179,14 +231,24 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for topology in Topology::ALL {
             for node in topology.nodes() {
-                let mut ports = node.host_ports();
-                if !topology.is_rabbit() {
-                    ports.push(node.kafka_internal_port());
-                }
-                for port in ports {
+                for port in node.host_ports() {
                     assert!(seen.insert(port), "port {port} used twice ({node})");
                 }
             }
         }
+    }
+
+    /// info.toml names topologies by slug; a typo is an error naming the valid ones.
+    #[test]
+    fn topologies_parse_from_their_slugs_only() {
+        assert_eq!(
+            Topology::try_from("kafka-cluster".to_string()),
+            Ok(Topology::KafkaCluster)
+        );
+        let error = Topology::try_from("rabit".to_string()).expect_err("a typo");
+        assert_eq!(
+            error,
+            "unknown topology `rabit`; known: rabbit, kafka, rabbit-cluster, kafka-cluster"
+        );
     }
 }

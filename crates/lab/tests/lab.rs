@@ -6,140 +6,34 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, ensure};
-use futures::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicPublishOptions,
-    ConfirmSelectOptions, QueueDeclareOptions,
+use anyhow::Result;
+use lab::kafka::steps as kafka_steps;
+use lab::rabbitmq::steps::{
+    self as rabbit_steps, Acks, drain, durable_queue, numbered, publish_all,
+    quorum_queue, ready,
 };
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel};
-use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-
-const WAIT: Duration = Duration::from_secs(30);
+use lapin::Channel;
+use lapin::options::BasicAckOptions;
 
 /// Bounds a whole test, so a broker call without its own timeout cannot hang the run.
 async fn bounded(test: impl std::future::Future<Output = Result<()>>) -> Result<()> {
     lab::within(Duration::from_secs(300), "the test to finish", test).await?
 }
 
-/// Publishes `bodies` to `queue` through the default exchange, each confirmed.
-async fn publish_confirmed(
+/// Consumes exactly `count` messages from `queue`, acking each, in arrival order.
+async fn consume_acked(
     channel: &Channel,
     queue: &str,
-    bodies: &[String],
-    persistent: bool,
-) -> Result<()> {
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    let properties =
-        BasicProperties::default().with_delivery_mode(if persistent { 2 } else { 1 });
-    for body in bodies {
-        let confirm = channel
-            .basic_publish(
-                "".into(),
-                queue.into(),
-                BasicPublishOptions::default(),
-                body.as_bytes(),
-                properties.clone(),
-            )
-            .await?;
-        let confirmation =
-            lab::within(WAIT, format!("a confirm for {body}"), confirm).await??;
-        ensure!(confirmation.is_ack(), "broker nacked {body}");
-    }
-    Ok(())
-}
-
-/// Consumes exactly `count` messages from `queue`, acking each, in arrival order.
-async fn consume(channel: &Channel, queue: &str, count: usize) -> Result<Vec<String>> {
-    let mut consumer = channel
-        .basic_consume(
-            queue.into(),
-            lab::unique_name("consumer").into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    count: usize,
+) -> Result<Vec<String>> {
+    let mut consumer = rabbit_steps::consume(channel, queue, Acks::Manual).await?;
     let mut bodies = Vec::new();
     while bodies.len() < count {
-        let what = format!("message {} of {count} from {queue}", bodies.len() + 1);
-        let delivery = lab::within(WAIT, &what, consumer.next())
-            .await?
-            .context("consumer ended")??;
-        bodies.push(String::from_utf8(delivery.data.clone())?);
+        let delivery = rabbit_steps::next(&mut consumer).await?;
+        bodies.push(rabbit_steps::body(&delivery));
         delivery.ack(BasicAckOptions::default()).await?;
     }
     Ok(bodies)
-}
-
-fn bodies(prefix: &str, count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("{prefix}-{i}")).collect()
-}
-
-/// Declares `queue` as a quorum queue (replicated across the cluster's nodes).
-async fn declare_quorum_queue(channel: &Channel, queue: &str) -> Result<()> {
-    let mut arguments = FieldTable::default();
-    arguments.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString("quorum".into()),
-    );
-    channel
-        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
-        .await?;
-    Ok(())
-}
-
-/// Counts the messages ready in `queue` without consuming them.
-async fn ready_count(channel: &Channel, queue: &str) -> Result<u32> {
-    let options = QueueDeclareOptions {
-        passive: true,
-        ..QueueDeclareOptions::default()
-    };
-    Ok(channel
-        .queue_declare(queue.into(), options, FieldTable::default())
-        .await?
-        .message_count())
-}
-
-/// Produces `values` to `topic` with `acks=all`, each awaited (delivery report).
-async fn produce(kafka: &lab::Kafka, topic: &str, values: &[String]) -> Result<()> {
-    let producer: FutureProducer = kafka.client_config().set("acks", "all").create()?;
-    for value in values {
-        let record = FutureRecord::to(topic).key("k").payload(value);
-        producer
-            .send(record, WAIT)
-            .await
-            .map_err(|(e, _)| e)
-            .with_context(|| format!("producing {value}"))?;
-    }
-    Ok(())
-}
-
-/// Reads `count` records from the beginning of `topic` with a fresh group.
-async fn read_from_start(
-    kafka: &lab::Kafka,
-    topic: &str,
-    count: usize,
-) -> Result<Vec<String>> {
-    let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", lab::unique_name("group"))
-        .set("auto.offset.reset", "earliest")
-        .create()?;
-    consumer.subscribe(&[topic])?;
-    let mut values = Vec::new();
-    while values.len() < count {
-        let what = format!("record {} of {count} from {topic}", values.len() + 1);
-        let message = lab::within(WAIT, &what, consumer.recv()).await??;
-        values.push(
-            String::from_utf8_lossy(message.payload().unwrap_or_default()).to_string(),
-        );
-    }
-    Ok(values)
 }
 
 /// Every message sent to a durable queue on the single node arrives, in order.
@@ -147,19 +41,12 @@ async fn read_from_start(
 async fn round_trip_on_single_rabbit() -> Result<()> {
     bounded(async {
         let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let channel = connection.create_channel().await?;
+        let channel = rabbit.connect().await?.create_channel().await?;
         let queue = lab::unique_name("task_queue");
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                FieldTable::default(),
-            )
-            .await?;
-        let sent = bodies("task", 50);
-        publish_confirmed(&channel, &queue, &sent, true).await?;
-        assert_eq!(consume(&channel, &queue, sent.len()).await?, sent);
+        durable_queue(&channel, &queue).await?;
+        let sent = numbered("task", 50);
+        publish_all(&channel, &queue, &sent, true).await?;
+        assert_eq!(consume_acked(&channel, &queue, sent.len()).await?, sent);
         let version = rabbit.server_version().await?;
         assert!(
             version.starts_with("4.0."),
@@ -178,16 +65,18 @@ async fn round_trip_on_single_kafka() -> Result<()> {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 1, 1).await?;
-        let sent = bodies("event", 50);
-        produce(&kafka, &topic, &sent).await?;
-        assert_eq!(read_from_start(&kafka, &topic, sent.len()).await?, sent);
-        if let Ok(version) = kafka.server_version().await {
-            assert!(
-                version.starts_with("4."),
-                "expected Kafka 4.x, got {version}"
-            );
-            println!("Kafka {version} on {}", lab::lab().await?.kind());
-        }
+        let sent = kafka_steps::numbered("event", 50);
+        kafka_steps::produce(&kafka, &topic, "k", &sent).await?;
+        assert_eq!(
+            kafka_steps::read_values(&kafka, &topic, sent.len()).await?,
+            sent
+        );
+        let version = kafka.server_version().await?;
+        assert!(
+            version.starts_with("4."),
+            "expected Kafka 4.x, got {version}"
+        );
+        println!("Kafka {version} on {}", lab::lab().await?.kind());
         Ok(())
     })
     .await
@@ -200,12 +89,12 @@ async fn round_trip_on_rabbit_cluster_through_a_quorum_queue() -> Result<()> {
         let cluster = lab::rabbit_cluster().await?;
         let queue = lab::unique_name("orders");
         let first = cluster.connect_to(1).await?.create_channel().await?;
-        declare_quorum_queue(&first, &queue).await?;
+        quorum_queue(&first, &queue).await?;
         let second = cluster.connect_to(2).await?.create_channel().await?;
-        let sent = bodies("order", 30);
-        publish_confirmed(&second, &queue, &sent, true).await?;
+        let sent = numbered("order", 30);
+        publish_all(&second, &queue, &sent, true).await?;
         let third = cluster.connect_to(3).await?.create_channel().await?;
-        assert_eq!(consume(&third, &queue, sent.len()).await?, sent);
+        assert_eq!(consume_acked(&third, &queue, sent.len()).await?, sent);
         let nodes = cluster.management_get("/api/nodes").await?;
         let running = nodes
             .as_array()
@@ -224,9 +113,12 @@ async fn round_trip_on_kafka_cluster_with_three_replicas() -> Result<()> {
         assert_eq!(cluster.live_broker_ids().await?.len(), 3);
         let topic = lab::unique_name("payments");
         cluster.create_topic(&topic, 3, 3).await?;
-        let sent = bodies("payment", 30);
-        produce(&cluster, &topic, &sent).await?;
-        assert_eq!(read_from_start(&cluster, &topic, sent.len()).await?, sent);
+        let sent = kafka_steps::numbered("payment", 30);
+        kafka_steps::produce(&cluster, &topic, "k", &sent).await?;
+        assert_eq!(
+            kafka_steps::read_values(&cluster, &topic, sent.len()).await?,
+            sent
+        );
         Ok(())
     })
     .await
@@ -242,35 +134,20 @@ async fn broker_restart_keeps_persistent_messages_and_loses_transient_ones() -> 
         let rabbit = lab::rabbit_with_faults().await?;
         let queue = lab::unique_name("durable_queue");
         {
-            let connection = rabbit.connect().await?;
-            let channel = connection.create_channel().await?;
-            channel
-                .queue_declare(
-                    queue.as_str().into(),
-                    QueueDeclareOptions::durable(),
-                    FieldTable::default(),
-                )
-                .await?;
-            publish_confirmed(&channel, &queue, &bodies("persistent", 10), true).await?;
-            publish_confirmed(&channel, &queue, &bodies("transient", 7), false).await?;
-            assert_eq!(ready_count(&channel, &queue).await?, 17);
+            let channel = rabbit.connect().await?.create_channel().await?;
+            durable_queue(&channel, &queue).await?;
+            publish_all(&channel, &queue, &numbered("persistent", 10), true).await?;
+            publish_all(&channel, &queue, &numbered("transient", 7), false).await?;
+            assert_eq!(ready(&channel, &queue).await?, 17);
         }
         rabbit.restart(1).await?;
-        let connection = rabbit.connect().await?;
-        let channel = connection.create_channel().await?;
+        let channel = rabbit.connect().await?.create_channel().await?;
         assert_eq!(
-            ready_count(&channel, &queue).await?,
+            ready(&channel, &queue).await?,
             10,
             "only the persistent messages survive"
         );
-        let mut survivors = Vec::new();
-        while let Some(message) = channel
-            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
-            .await?
-        {
-            survivors.push(String::from_utf8(message.delivery.data.clone())?);
-        }
-        assert_eq!(survivors, bodies("persistent", 10));
+        assert_eq!(drain(&channel, &queue).await?, numbered("persistent", 10));
         Ok(())
     })
     .await
@@ -283,11 +160,14 @@ async fn kafka_stop_and_start_keeps_acknowledged_records() -> Result<()> {
         let kafka = lab::kafka_with_faults().await?;
         let topic = lab::unique_name("ledger");
         kafka.create_topic(&topic, 1, 1).await?;
-        let sent = bodies("entry", 20);
-        produce(&kafka, &topic, &sent).await?;
+        let sent = kafka_steps::numbered("entry", 20);
+        kafka_steps::produce(&kafka, &topic, "k", &sent).await?;
         kafka.stop(1).await?;
         kafka.start(1).await?;
-        assert_eq!(read_from_start(&kafka, &topic, sent.len()).await?, sent);
+        assert_eq!(
+            kafka_steps::read_values(&kafka, &topic, sent.len()).await?,
+            sent
+        );
         Ok(())
     })
     .await
@@ -301,47 +181,24 @@ async fn kafka_cluster_survives_one_killed_node_and_it_rejoins_the_isr() -> Resu
         let cluster = lab::kafka_cluster_with_faults().await?;
         let topic = lab::unique_name("orders");
         cluster.create_topic(&topic, 1, 3).await?;
-        produce(&cluster, &topic, &bodies("before", 5)).await?;
+        let (before, during) = (
+            kafka_steps::numbered("before", 5),
+            kafka_steps::numbered("during", 5),
+        );
+        kafka_steps::produce(&cluster, &topic, "k", &before).await?;
         cluster.kill(3).await?;
-        produce(&cluster, &topic, &bodies("during", 5)).await?;
+        kafka_steps::produce(&cluster, &topic, "k", &during).await?;
         cluster.start(3).await?;
-        let what = format!("node 3 to rejoin the ISR of {topic}");
-        lab::until(
-            Duration::from_secs(90),
-            &what,
-            Duration::from_millis(500),
-            || async { Ok(isr(&cluster, &topic).await?.contains(&3)) },
-        )
-        .await?;
-        let mut expected = bodies("before", 5);
-        expected.extend(bodies("during", 5));
-        assert_eq!(read_from_start(&cluster, &topic, 10).await?, expected);
+        kafka_steps::until_in_sync(&cluster, &topic, 0, 3, Duration::from_secs(90))
+            .await?;
+        let expected = [before, during].concat();
+        assert_eq!(
+            kafka_steps::read_values(&cluster, &topic, 10).await?,
+            expected
+        );
         Ok(())
     })
     .await
-}
-
-/// The in-sync replicas of partition 0 of `topic`, from the cluster's metadata.
-async fn isr(kafka: &lab::Kafka, topic: &str) -> lab::Result<Vec<i32>> {
-    let consumer: rdkafka::consumer::BaseConsumer = kafka
-        .client_config()
-        .create()
-        .map_err(|e| lab::LabError::step("creating a metadata client", e))?;
-    let topic = topic.to_string();
-    let metadata = tokio::task::spawn_blocking(move || {
-        consumer
-            .fetch_metadata(Some(&topic), Duration::from_secs(10))
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| lab::LabError::step("fetching metadata", e))?
-    .map_err(|e| lab::LabError::step("fetching metadata", e))?;
-    Ok(metadata
-        .topics()
-        .first()
-        .and_then(|t| t.partitions().first())
-        .map(|p| p.isr().to_vec())
-        .unwrap_or_default())
 }
 
 /// Killing one RabbitMQ cluster node leaves a quorum queue working on the other two;
@@ -352,12 +209,15 @@ async fn rabbit_cluster_keeps_a_quorum_queue_with_one_node_killed() -> Result<()
         let cluster = lab::rabbit_cluster_with_faults().await?;
         let queue = lab::unique_name("jobs");
         let channel = cluster.connect_to(1).await?.create_channel().await?;
-        declare_quorum_queue(&channel, &queue).await?;
+        quorum_queue(&channel, &queue).await?;
         cluster.kill(3).await?;
-        publish_confirmed(&channel, &queue, &bodies("job", 10), true).await?;
+        publish_all(&channel, &queue, &numbered("job", 10), true).await?;
         cluster.start(3).await?;
         let third = cluster.connect_to(3).await?.create_channel().await?;
-        assert_eq!(consume(&third, &queue, 10).await?, bodies("job", 10));
+        assert_eq!(
+            consume_acked(&third, &queue, 10).await?,
+            numbered("job", 10)
+        );
         Ok(())
     })
     .await

@@ -11,15 +11,32 @@
 //! | checks | `exercises/<name>/tests/check.rs` (run against both) | |
 //! | chapter | `book/src/<chapter>` | |
 //! | quiz | `book/quizzes/<name>.toml` | |
-//! | proofs | `tests/<name>.rs` | `proofs` |
+//! | proofs | `proofs/<name>.rs` | `proofs` |
+//!
+//! [`Workbook`] is a checkout: its root and its `info.toml`.
 
 use std::path::{Path, PathBuf};
 
+use lab::Topology;
 use serde::Deserialize;
 
-/// What went wrong reading `info.toml`; one line.
+/// What went wrong finding or reading the workbook; one line.
 #[derive(Debug, thiserror::Error)]
 pub enum InfoError {
+    /// No `info.toml` in the folder or above it.
+    #[error("{} is not inside a brokerlings checkout (no info.toml here or above)", .start.display())]
+    NotFound {
+        /// Where we looked from.
+        start: PathBuf,
+    },
+    /// A name that `info.toml` does not list.
+    #[error("unknown exercise `{name}`; known: {known}")]
+    UnknownExercise {
+        /// The name given.
+        name: String,
+        /// The names listed, comma-separated.
+        known: String,
+    },
     /// It could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
@@ -57,8 +74,9 @@ pub struct Exercise {
     pub name: String,
     /// The book page that explains it, relative to `book/src/`.
     pub chapter: String,
-    /// The topologies its checks need: `rabbit`, `kafka`, `rabbit-cluster`, `kafka-cluster`.
-    pub brokers: Vec<String>,
+    /// The topologies its checks need, written as `rabbit`, `kafka`,
+    /// `rabbit-cluster`, `kafka-cluster` (any other name is an error).
+    pub brokers: Vec<Topology>,
     /// Hints, from a nudge to nearly the answer, shown one at a time.
     pub hints: Vec<String>,
 }
@@ -94,7 +112,54 @@ impl Exercise {
     }
     /// The proofs of the quiz's behavioural questions.
     pub fn proofs(&self, root: &Path) -> PathBuf {
-        root.join("tests").join(format!("{}.rs", self.name))
+        proofs_dir(root).join(format!("{}.rs", self.name))
+    }
+}
+
+/// `proofs/`: the package `proofs`.
+pub fn proofs_dir(root: &Path) -> PathBuf {
+    root.join("proofs")
+}
+
+/// A checkout of the workbook: where it is, and its exercises.
+#[derive(Debug, Clone)]
+pub struct Workbook {
+    /// The checkout's root (where `info.toml` is).
+    pub root: PathBuf,
+    /// Its `info.toml`.
+    pub info: Info,
+}
+
+impl Workbook {
+    /// The checkout that `start` is in (the nearest folder at or above it that
+    /// holds `info.toml`), with its `info.toml` read.
+    pub fn find(start: &Path) -> Result<Workbook, InfoError> {
+        let root = find_root(start).ok_or_else(|| InfoError::NotFound {
+            start: start.to_path_buf(),
+        })?;
+        let info = Info::load(&root)?;
+        Ok(Workbook { root, info })
+    }
+
+    /// The exercise called `name`, or an error listing the known ones.
+    pub fn exercise(&self, name: &str) -> Result<&Exercise, InfoError> {
+        self.info.exercise(name).ok_or_else(|| {
+            let known: Vec<&str> = self
+                .info
+                .exercises
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            InfoError::UnknownExercise {
+                name: name.to_string(),
+                known: known.join(", "),
+            }
+        })
+    }
+
+    /// `book/quizzes/` of this checkout.
+    pub fn quizzes_dir(&self) -> PathBuf {
+        quizzes_dir(&self.root)
     }
 }
 
@@ -140,4 +205,22 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
         .ancestors()
         .find(|dir| dir.join("info.toml").is_file())
         .map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A misspelt broker in info.toml is an error naming the valid ones.
+    #[test]
+    fn an_unknown_broker_name_is_an_error() {
+        let text = "format_version = 1\n[[exercises]]\nname = \"01_x\"\nchapter = \"c.md\"\nbrokers = [\"rabit\"]\nhints = [\"h\"]\n";
+        let error = toml::from_str::<Info>(text).expect_err("rabit is no topology");
+        assert!(
+            error
+                .to_string()
+                .contains("unknown topology `rabit`; known: rabbit, kafka"),
+            "{error}"
+        );
+    }
 }

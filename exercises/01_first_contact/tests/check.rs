@@ -9,6 +9,7 @@ use first_contact::{
     Delivered, consumer_config, declare_task_queue, producer_config, receive_events,
     receive_tasks, send_events, send_tasks,
 };
+use lab::rabbitmq::steps::{numbered, ready};
 use lapin::options::{BasicGetOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use rdkafka::consumer::StreamConsumer;
@@ -16,10 +17,6 @@ use rdkafka::producer::FutureProducer;
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn numbered(prefix: &str, count: usize) -> Vec<String> {
-    (1..=count).map(|i| format!("{prefix} #{i}")).collect()
-}
 
 /// Every task sent arrives exactly once, in order, with the body it was sent with.
 #[tokio::test]
@@ -44,15 +41,8 @@ async fn every_task_arrives_once_in_order() -> anyhow::Result<()> {
             // comes back to the queue.
             channel.close(200, "check done".into()).await?;
             let probe = connection.create_channel().await?;
-            let passive = QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            };
-            let left = probe
-                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
-                .await?;
             assert_eq!(
-                left.message_count(),
+                ready(&probe, &queue).await?,
                 0,
                 "unacknowledged tasks went back to the queue"
             );

@@ -7,69 +7,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
-};
+use lab::rabbitmq::steps::{durable_queue, numbered, publish_all, ready};
+use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel};
 use tokio::sync::mpsc;
 use work_queues::{Done, fair_consumer, work};
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
-
-async fn declare(channel: &Channel, queue: &str) -> anyhow::Result<()> {
-    channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions::durable(),
-            FieldTable::default(),
-        )
-        .await?;
-    Ok(())
-}
-
-/// Publishes the tasks, persistent, and waits for the broker's confirms.
-async fn publish(channel: &Channel, queue: &str, tasks: &[String]) -> anyhow::Result<()> {
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    for task in tasks {
-        channel
-            .basic_publish(
-                "".into(),
-                queue.into(),
-                BasicPublishOptions::default(),
-                task.as_bytes(),
-                BasicProperties::default().with_delivery_mode(2),
-            )
-            .await?;
-    }
-    let returned = lab::within(
-        Duration::from_secs(30),
-        "confirms of the tasks",
-        channel.wait_for_confirms(),
-    )
-    .await??;
-    anyhow::ensure!(returned.is_empty(), "a task was returned unroutable");
-    Ok(())
-}
-
-/// Ready messages (not counting those delivered and not yet acknowledged).
-async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<u32> {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    Ok(channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await?
-        .message_count())
-}
-
-fn numbered(prefix: &str, count: usize) -> Vec<String> {
-    (1..=count).map(|i| format!("{prefix} #{i}")).collect()
-}
 
 /// Fair dispatch: with a fast and a slow worker on one queue, the slow one does
 /// clearly fewer tasks, and every task is done exactly once.
@@ -80,7 +25,7 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("tasks");
-        declare(&setup, &queue).await?;
+        durable_queue(&setup, &queue).await?;
 
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
         let mut workers = Vec::new();
@@ -98,7 +43,7 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
         drop(done_tx);
 
         let tasks = numbered("task", 40);
-        publish(&setup, &queue, &tasks).await?;
+        publish_all(&setup, &queue, &tasks, true).await?;
 
         let mut reports: Vec<Done> = Vec::new();
         while reports.len() < tasks.len() {
@@ -177,12 +122,12 @@ async fn a_busy_worker_holds_one_task_and_leaves_the_rest() -> anyhow::Result<()
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("tasks");
-        declare(&setup, &queue).await?;
+        durable_queue(&setup, &queue).await?;
 
         // This worker is busy: nothing ever takes its deliveries from its stream.
         let busy_channel = connection.create_channel().await?;
         let mut busy = fair_consumer(&busy_channel, &queue, "busy").await?;
-        publish(&setup, &queue, &numbered("task", 5)).await?;
+        publish_all(&setup, &queue, &numbered("task", 5), true).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
 
         let mut held = 0;

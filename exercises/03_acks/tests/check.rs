@@ -9,14 +9,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use acks::{Ledger, PREFETCH, subscribe, work};
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel};
+use lab::rabbitmq::steps::{
+    WAIT, arguments, confirm_mode, durable_queue, numbered, persistence, queue_with,
+    ready, text,
+};
+use lapin::Channel;
+use lapin::options::BasicPublishOptions;
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The worker program, built from `src/bin/acks_worker.rs` and your functions.
 /// The worker program of the package under test: the exercise builds
 /// `acks_worker`, the solution `solution_acks_worker` (distinct names, so neither
 /// can run the other's).
@@ -28,17 +30,6 @@ const WORKER: &str = match option_env!("CARGO_BIN_EXE_acks_worker") {
     },
 };
 
-async fn declare(
-    channel: &Channel,
-    queue: &str,
-    arguments: FieldTable,
-) -> anyhow::Result<()> {
-    channel
-        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
-        .await?;
-    Ok(())
-}
-
 /// Publishes jobs, persistent, each with its id as `message_id` (`None`: no id),
 /// and waits for the broker's confirms.
 async fn publish(
@@ -46,11 +37,9 @@ async fn publish(
     queue: &str,
     jobs: &[Option<String>],
 ) -> anyhow::Result<()> {
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
+    confirm_mode(channel).await?;
     for job in jobs {
-        let mut properties = BasicProperties::default().with_delivery_mode(2);
+        let mut properties = persistence(true);
         if let Some(id) = job {
             properties = properties.with_message_id(id.as_str().into());
         }
@@ -65,32 +54,16 @@ async fn publish(
             )
             .await?;
     }
-    lab::within(
-        Duration::from_secs(30),
-        "confirms of the jobs",
-        channel.wait_for_confirms(),
-    )
-    .await??;
+    lab::within(WAIT, "confirms of the jobs", channel.wait_for_confirms()).await??;
     Ok(())
 }
 
 fn jobs(count: usize) -> Vec<String> {
-    (1..=count).map(|i| format!("job-{i}")).collect()
+    numbered("job", count)
 }
 
 fn with_ids(jobs: &[String]) -> Vec<Option<String>> {
     jobs.iter().cloned().map(Some).collect()
-}
-
-async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<u32> {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    Ok(channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await?
-        .message_count())
 }
 
 /// A fresh ledger file of this check's own.
@@ -148,7 +121,7 @@ async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("jobs");
-        declare(&setup, &queue, FieldTable::default()).await?;
+        durable_queue(&setup, &queue).await?;
         let sent = jobs(20);
         publish(&setup, &queue, &with_ids(&sent)).await?;
 
@@ -191,7 +164,7 @@ async fn worker_holds_a_bounded_number_of_jobs() -> anyhow::Result<()> {
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("jobs");
-        declare(&setup, &queue, FieldTable::default()).await?;
+        durable_queue(&setup, &queue).await?;
         publish(&setup, &queue, &with_ids(&jobs(100))).await?;
         let channel = connection.create_channel().await?;
         let _consumer = subscribe(&channel, &queue).await?;
@@ -226,7 +199,7 @@ impl Crash {
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("jobs");
-        declare(&setup, &queue, FieldTable::default()).await?;
+        durable_queue(&setup, &queue).await?;
         let sent = jobs(10);
         publish(&setup, &queue, &with_ids(&sent)).await?;
         Ok(Crash {
@@ -332,18 +305,13 @@ async fn job_without_id_is_rejected_not_requeued() -> anyhow::Result<()> {
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("jobs");
         let dead_letters = lab::unique_name("dead_letters");
-        declare(&setup, &dead_letters, FieldTable::default()).await?;
+        durable_queue(&setup, &dead_letters).await?;
         // Rejected messages of `queue` go to `dead_letters` (chapter 8).
-        let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString("".into()),
-        );
-        arguments.insert(
-            "x-dead-letter-routing-key".into(),
-            AMQPValue::LongString(dead_letters.as_str().into()),
-        );
-        declare(&setup, &queue, arguments).await?;
+        let dead_lettering = arguments([
+            ("x-dead-letter-exchange", text("")),
+            ("x-dead-letter-routing-key", text(&dead_letters)),
+        ]);
+        queue_with(&setup, &queue, dead_lettering).await?;
         let sent = jobs(2);
         publish(
             &setup,

@@ -6,44 +6,11 @@
 use std::time::Duration;
 
 use durability::{declare_classic_queue, declare_quorum_queue, store_messages};
-use lapin::Channel;
-use lapin::options::{BasicGetOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lab::rabbitmq::steps::{drain, numbered, ready, ready_if_exists};
+use lapin::options::BasicGetOptions;
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn numbered(prefix: &str, count: usize) -> Vec<String> {
-    (1..=count).map(|i| format!("{prefix} #{i}")).collect()
-}
-
-/// Ready messages of `queue`, or `None` if the queue does not exist.
-async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<Option<u32>> {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    match channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await
-    {
-        Ok(state) => Ok(Some(state.message_count())),
-        Err(error) if error.to_string().contains("NOT_FOUND") => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Takes every message from `queue` and returns the bodies, in queue order.
-async fn drain(channel: &Channel, queue: &str) -> anyhow::Result<Vec<String>> {
-    let mut bodies = Vec::new();
-    while let Some(message) = channel
-        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
-        .await?
-    {
-        bodies.push(String::from_utf8(message.delivery.data.clone())?);
-    }
-    Ok(bodies)
-}
 
 /// What the management API says about `queue`: its type and whether it is durable.
 async fn queue_info(rabbit: &lab::Rabbit, queue: &str) -> anyhow::Result<(String, bool)> {
@@ -75,12 +42,12 @@ async fn queues_and_messages_survive_a_broker_restart() -> anyhow::Result<()> {
 
         let connection = rabbit.connect().await?;
         for (kind, queue) in [("classic", &classic), ("quorum", &quorum)] {
-            let channel = connection.create_channel().await?;
-            let Some(_) = ready(&channel, queue).await? else {
+            let Some(_) = ready_if_exists(&connection, queue).await? else {
                 anyhow::bail!(
                     "the {kind} queue is gone after the restart: declare it durable"
                 );
             };
+            let channel = connection.create_channel().await?;
             let survivors = drain(&channel, queue).await?;
             assert_eq!(
                 survivors.len(),
@@ -143,7 +110,7 @@ async fn stored_messages_are_confirmed_and_persistent() -> anyhow::Result<()> {
         declare_classic_queue(&channel, &queue).await?;
         store_messages(&channel, &queue, &numbered("order", 50)).await?;
         let other = connection.create_channel().await?;
-        let count = ready(&other, &queue).await?.unwrap_or(0);
+        let count = ready(&other, &queue).await?;
         assert_eq!(
             count, 50,
             "store_messages returned with {count} of 50 messages in the queue: wait for the confirms"

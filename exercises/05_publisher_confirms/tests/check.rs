@@ -4,13 +4,13 @@
 //!
 //! The same checks run against the reference solution, so they are known to pass.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use lapin::options::{BasicConsumeOptions, BasicGetOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Channel, Connection};
+use lab::rabbitmq::steps::{
+    arguments, durable_queue, message_ids, queue_with, ready, text,
+};
+use lapin::options::BasicGetOptions;
+use lapin::types::AMQPValue;
 use publisher_confirms::{Outgoing, publish_confirmed, send_all};
 
 /// How long one check may take before it fails instead of hanging.
@@ -27,69 +27,6 @@ fn stream(count: usize, size: usize) -> Vec<Outgoing> {
         .collect()
 }
 
-async fn declare(
-    channel: &Channel,
-    queue: &str,
-    arguments: FieldTable,
-) -> anyhow::Result<()> {
-    channel
-        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
-        .await?;
-    Ok(())
-}
-
-async fn ready(channel: &Channel, queue: &str) -> anyhow::Result<u32> {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    Ok(channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await?
-        .message_count())
-}
-
-/// How many times each message id is in `queue`; takes them all out.
-async fn count_ids(
-    connection: &Connection,
-    queue: &str,
-) -> anyhow::Result<BTreeMap<String, usize>> {
-    let channel = connection.create_channel().await?;
-    let expected = ready(&channel, queue).await? as usize;
-    let options = BasicConsumeOptions {
-        no_ack: true,
-        ..Default::default()
-    };
-    let mut consumer = channel
-        .basic_consume(
-            queue.into(),
-            "counter".into(),
-            options,
-            FieldTable::default(),
-        )
-        .await?;
-    let mut times = BTreeMap::new();
-    let mut taken = 0;
-    while taken < expected {
-        let delivery = lab::within(
-            Duration::from_secs(30),
-            "the stored messages",
-            consumer.next(),
-        )
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the counting consumer was cancelled"))??;
-        let id = delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .map(|id| id.to_string())
-            .unwrap_or_else(|| "<no message_id>".into());
-        *times.entry(id).or_insert(0) += 1;
-        taken += 1;
-    }
-    Ok(times)
-}
-
 /// The fault the chapter is about: the broker restarts while `send_all` is in the
 /// middle of a stream. Every message must be in the queue afterwards; sending the
 /// unconfirmed ones again may store some twice, and the check counts them.
@@ -101,7 +38,7 @@ async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow:
         let queue = lab::unique_name("payments");
         let watcher = rabbit.connect().await?;
         let watch = watcher.create_channel().await?;
-        declare(&watch, &queue, FieldTable::default()).await?;
+        durable_queue(&watch, &queue).await?;
         let messages = stream(20_000, 1_000);
 
         let rabbit = &rabbit;
@@ -130,7 +67,7 @@ async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow:
         let sent = sent.map_err(|e| anyhow::anyhow!("send_all failed: {e:#}"))?;
 
         let connection = rabbit.connect().await?;
-        let times = count_ids(&connection, &queue).await?;
+        let times = message_ids(&connection, &queue).await?;
         let missing: Vec<&str> = messages
             .iter()
             .map(|m| m.id.as_str())
@@ -178,13 +115,11 @@ async fn publish_confirmed_reports_only_what_the_broker_acked() -> anyhow::Resul
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("payments");
         // A full queue refuses new messages: the broker nacks them.
-        let mut arguments = FieldTable::default();
-        arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(5));
-        arguments.insert(
-            "x-overflow".into(),
-            AMQPValue::LongString("reject-publish".into()),
-        );
-        declare(&setup, &queue, arguments).await?;
+        let five_only = arguments([
+            ("x-max-length", AMQPValue::LongLongInt(5)),
+            ("x-overflow", text("reject-publish")),
+        ]);
+        queue_with(&setup, &queue, five_only).await?;
         let messages = stream(8, 10);
         let confirmed = publish_confirmed(&connection, &queue, &messages).await;
         if let Some(error) = &confirmed.stopped_by {
@@ -210,7 +145,7 @@ async fn acked_messages_are_stored_persistent_with_their_ids() -> anyhow::Result
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("payments");
-        declare(&setup, &queue, FieldTable::default()).await?;
+        durable_queue(&setup, &queue).await?;
         let messages = stream(300, 100);
         let confirmed = publish_confirmed(&connection, &queue, &messages).await;
         if let Some(error) = &confirmed.stopped_by {
@@ -250,7 +185,7 @@ async fn send_all_publishes_each_message_once_without_faults() -> anyhow::Result
         let connection = rabbit.connect().await?;
         let setup = connection.create_channel().await?;
         let queue = lab::unique_name("payments");
-        declare(&setup, &queue, FieldTable::default()).await?;
+        durable_queue(&setup, &queue).await?;
         let messages = stream(500, 100);
         let rabbit = &rabbit;
         let sent = send_all(
@@ -261,7 +196,7 @@ async fn send_all_publishes_each_message_once_without_faults() -> anyhow::Result
         .await?;
         assert_eq!(sent.publishes, 500, "publishes");
         assert_eq!(sent.reconnects, 0, "reconnects");
-        let times = count_ids(&connection, &queue).await?;
+        let times = message_ids(&connection, &queue).await?;
         assert_eq!(times.len(), 500, "distinct messages in the queue");
         assert!(times.values().all(|n| *n == 1), "no message twice");
         Ok(())

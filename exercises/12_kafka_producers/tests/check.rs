@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafka_producers::{Delivered, producer_config, send_in_order};
-use rdkafka::Message;
-use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use lab::kafka::steps::{Record, read};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
 
 /// How long one check may take before it fails instead of hanging.
@@ -23,49 +23,6 @@ fn interleaved(keys: usize, per_key: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-/// One record as Kafka stored it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stored {
-    key: Option<String>,
-    value: String,
-    partition: i32,
-    offset: i64,
-}
-
-/// Reads `count` records of `topic` with a new group from the earliest offset.
-async fn read_back(
-    kafka: &lab::Kafka,
-    topic: &str,
-    count: usize,
-) -> anyhow::Result<Vec<Stored>> {
-    let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", lab::unique_name("checker"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
-    consumer.subscribe(&[topic])?;
-    let mut stored = Vec::with_capacity(count);
-    while stored.len() < count {
-        let message = lab::within(
-            Duration::from_secs(30),
-            format!("record {} of {count} to be readable", stored.len() + 1),
-            consumer.recv(),
-        )
-        .await??;
-        stored.push(Stored {
-            key: message
-                .key()
-                .map(|k| String::from_utf8_lossy(k).into_owned()),
-            value: String::from_utf8_lossy(message.payload().unwrap_or_default())
-                .into_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-        });
-    }
-    Ok(stored)
-}
-
 /// Records are stored with their keys; all records of a key are on one partition,
 /// in the order they were sent; each delivery report says where its record is.
 #[tokio::test]
@@ -78,8 +35,8 @@ async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
         let records = interleaved(4, 10);
         let reports = send_in_order(&producer, &topic, &records).await?;
         assert_eq!(reports.len(), records.len(), "one delivery report per record");
-        let stored = read_back(&kafka, &topic, records.len()).await?;
-        let mut by_key: BTreeMap<String, Vec<&Stored>> = BTreeMap::new();
+        let stored = read(&kafka, &topic, records.len()).await?;
+        let mut by_key: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
         for record in &stored {
             let key = record.key.clone().ok_or_else(|| {
                 anyhow::anyhow!(

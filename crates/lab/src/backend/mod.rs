@@ -1,15 +1,23 @@
-//! The three backends behind one interface (enum dispatch keeps it simple).
+//! The three ways of getting brokers. A backend only runs node descriptions
+//! ([`crate::node::NodeSpec`]): start a node, stop it (cleanly, or with SIGKILL),
+//! say whether it runs, show its log. What a node *is* lives with its broker
+//! (`rabbitmq`, `kafka`); starting a whole topology lives in `lab`.
 
 pub(crate) mod containers;
 pub(crate) mod external;
 pub mod native;
 
-use crate::{BackendKind, NodeLayout, Result, Topology};
+use std::time::Duration;
 
-/// A way of getting brokers.
+use crate::{BackendKind, NodeLayout, Result};
+
+/// A way of getting brokers (enum dispatch keeps it simple).
 pub(crate) enum Backend {
+    /// Brokers somebody else runs.
     External(external::External),
+    /// Local processes.
     Native(native::Native),
+    /// Docker containers.
     Containers(containers::Containers),
 }
 
@@ -22,50 +30,70 @@ impl Backend {
         }
     }
 
-    /// Makes sure every node of `topology` runs and answers; returns client addresses.
-    pub(crate) async fn ensure(&self, topology: Topology) -> Result<Vec<String>> {
+    /// Where this backend runs its nodes (how they name each other).
+    pub(crate) fn placement(&self) -> crate::node::Placement {
         match self {
-            Backend::External(b) => b.ensure(topology).await,
-            Backend::Native(b) => b.ensure(topology).await,
-            Backend::Containers(b) => b.ensure(topology).await,
+            Backend::Containers(_) => crate::node::Placement::Docker,
+            _ => crate::node::Placement::Loopback,
         }
     }
 
-    /// Stops one node: cleanly, or with SIGKILL when `kill`.
-    pub(crate) async fn stop_node(&self, node: NodeLayout, kill: bool) -> Result<()> {
+    /// How long one node may take to answer after it was started.
+    pub(crate) fn start_timeout(&self) -> Duration {
         match self {
-            Backend::External(b) => b.no_faults(node),
-            Backend::Native(b) => b.stop_node(node, kill).await,
-            Backend::Containers(b) => b.stop_node(node, kill).await,
+            Backend::Containers(_) => containers::START_TIMEOUT,
+            _ => native::START_TIMEOUT,
         }
     }
 
-    /// Starts one node on its existing data and waits until it answers.
-    pub(crate) async fn start_node(&self, node: NodeLayout) -> Result<()> {
+    /// Starts `node` (on its existing data, if any), without waiting for it to answer.
+    pub(crate) async fn start(&self, node: NodeLayout) -> Result<()> {
         match self {
-            Backend::External(b) => b.no_faults(node),
-            Backend::Native(b) => b.start_node(node).await,
-            Backend::Containers(b) => b.start_node(node).await,
+            Backend::External(b) => b.no_faults("start", node),
+            Backend::Native(b) => b.start(node).await,
+            Backend::Containers(b) => b.start(node).await,
         }
     }
 
-    /// The Kafka version a running node reports.
-    pub(crate) async fn kafka_version(&self, node: NodeLayout) -> Result<String> {
+    /// Stops `node`: cleanly, or with SIGKILL when `kill`. A stopped node is not an error.
+    pub(crate) async fn stop(&self, node: NodeLayout, kill: bool) -> Result<()> {
         match self {
-            Backend::External(_) => Err(crate::LabError::NoFaults(
-                "the version of an external Kafka is not visible to the lab".into(),
-            )),
-            Backend::Native(b) => b.kafka_version(node),
-            Backend::Containers(b) => b.kafka_version(node).await,
+            Backend::External(b) => b.no_faults(if kill { "kill" } else { "stop" }, node),
+            Backend::Native(b) => b.stop(node, kill).await,
+            Backend::Containers(b) => b.stop(node, kill).await,
         }
     }
 
-    /// Whether each node of `topology` is running now.
-    pub(crate) async fn running(&self, topology: Topology) -> Vec<bool> {
+    /// Whether `node` runs now (its process or container; for external brokers,
+    /// whether it answers).
+    pub(crate) async fn running(&self, node: NodeLayout) -> bool {
         match self {
-            Backend::External(b) => b.running(topology).await,
-            Backend::Native(b) => b.running(topology),
-            Backend::Containers(b) => b.running(topology).await,
+            Backend::External(b) => b.answers(node).await,
+            Backend::Native(b) => b.running(node),
+            Backend::Containers(b) => b.running(node).await,
+        }
+    }
+
+    /// The text of `node`'s log.
+    pub(crate) async fn log(&self, node: NodeLayout) -> Result<String> {
+        match self {
+            Backend::External(_) => Err(crate::LabError::NotVisible(format!(
+                "the log of {node} (external brokers run elsewhere)"
+            ))),
+            Backend::Native(b) => b.log(node),
+            Backend::Containers(b) => b.log(node).await,
+        }
+    }
+
+    /// Where a person finds `node`'s log, for messages.
+    pub(crate) fn log_hint(&self, node: NodeLayout) -> String {
+        match self {
+            Backend::External(_) => "it runs elsewhere".into(),
+            Backend::Native(b) => format!("its log: {}", b.log_path(node).display()),
+            Backend::Containers(_) => format!(
+                "its log: `docker logs {}`",
+                crate::node::container_name(node)
+            ),
         }
     }
 

@@ -1,69 +1,74 @@
-//! `lab install`: provisions the native lab, idempotently, with progress.
+//! `lab install`: provisions the native lab, idempotently. It reports each step as
+//! an [`InstallEvent`]; showing them (a spinner, log lines) is the caller's job.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use super::{Dirs, create_dir, kafka, process, rabbitmq, write};
 use crate::{LabError, Result, versions};
 
-/// Shows one step at a time: a spinner with elapsed time on a terminal, plain lines
-/// elsewhere (CI logs). Progress goes to stdout; stderr is kept for errors.
-pub struct Progress {
-    bar: ProgressBar,
-    started: Instant,
+/// What `install_native` is doing, for its caller to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallEvent {
+    /// A step began, e.g. "Kafka 4.1.1 (jars from Maven Central)".
+    Started(String),
+    /// A step ended; `note` says how (": already installed", or empty).
+    Finished {
+        /// The step, as it started.
+        step: String,
+        /// How it ended, to append to the step.
+        note: String,
+        /// How long it took.
+        took: Duration,
+    },
+}
+
+/// A step in progress, reported when it starts and when `done` ends it.
+struct Step<'a> {
     what: String,
+    started: Instant,
+    report: &'a dyn Fn(InstallEvent),
 }
 
-impl Progress {
-    /// Starts showing `what`.
-    pub fn step(what: impl Into<String>) -> Progress {
+impl<'a> Step<'a> {
+    fn start(what: impl Into<String>, report: &'a dyn Fn(InstallEvent)) -> Step<'a> {
         let what = what.into();
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
-        if bar.is_hidden() {
-            println!("  … {what}");
-        }
-        bar.set_style(
-            ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
-                .expect("the spinner template is valid"),
-        );
-        bar.set_message(what.clone());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Progress {
-            bar,
-            started: Instant::now(),
+        report(InstallEvent::Started(what.clone()));
+        Step {
             what,
+            started: Instant::now(),
+            report,
         }
     }
 
-    /// Ends the step with a check mark and how long it took.
-    pub fn done(self, note: &str) {
-        self.bar.finish_and_clear();
-        let secs = self.started.elapsed().as_secs_f64();
-        println!("  ✓ {}{note} ({secs:.1} s)", self.what);
+    fn done(self, note: &str) {
+        (self.report)(InstallEvent::Finished {
+            step: self.what,
+            note: note.into(),
+            took: self.started.elapsed(),
+        });
     }
 }
 
-/// Installs RabbitMQ and Kafka for the native lab; a second run checks and returns.
-pub async fn install_native() -> Result<()> {
-    let dirs = Dirs::new(crate::select::home());
-    println!("Native lab in {}", dirs.home.display());
-    install_kafka(&dirs).await?;
-    install_rabbitmq(&dirs).await?;
+/// Installs RabbitMQ and Kafka for the native lab in the lab's home; a second run
+/// checks and returns. `report` hears each step.
+pub async fn install_native(report: &dyn Fn(InstallEvent)) -> Result<()> {
+    let dirs = Dirs::new(crate::home());
+    install_kafka(&dirs, report).await?;
+    install_rabbitmq(&dirs, report).await?;
     Ok(())
 }
 
-async fn install_kafka(dirs: &Dirs) -> Result<()> {
+async fn install_kafka(dirs: &Dirs, report: &dyn Fn(InstallEvent)) -> Result<()> {
     let what = format!(
         "Kafka {} (jars from Maven Central)",
         versions::KAFKA_VERSION
     );
+    let step = Step::start(what, report);
     if dirs.kafka_marker().exists() {
-        Progress::step(what).done(": already installed");
+        step.done(": already installed");
         return Ok(());
     }
-    let step = Progress::step(what);
     let java = process::run_bounded(
         "checking Java (the Kafka broker needs Java 17 or newer)",
         command("java", &["-version"]),
@@ -141,10 +146,10 @@ fn kafka_pom() -> String {
 /// The log4j version the pinned Kafka resolves (its binding must match).
 const KAFKA_LOG4J_VERSION: &str = "2.24.3";
 
-async fn install_rabbitmq(dirs: &Dirs) -> Result<()> {
+async fn install_rabbitmq(dirs: &Dirs, report: &dyn Fn(InstallEvent)) -> Result<()> {
     let version = versions::RABBITMQ_VERSION;
     if dirs.rabbit_marker().exists() {
-        Progress::step(format!("RabbitMQ {version}")).done(": already installed");
+        Step::start(format!("RabbitMQ {version}"), report).done(": already installed");
         return Ok(());
     }
     if !nix::unistd::geteuid().is_root() {
@@ -155,34 +160,51 @@ async fn install_rabbitmq(dirs: &Dirs) -> Result<()> {
                 .into(),
         });
     }
-    let install = dirs.rabbit_install();
-    create_dir(&install)?;
+    create_dir(&dirs.rabbit_install())?;
     if let Some(host_version) = host_candidate().await.filter(|v| at_least_4_0(v)) {
-        let step =
-            Progress::step(format!("RabbitMQ {host_version} from this host's packages"));
-        apt_install(Path::new("/"), "rabbitmq-server").await?;
-        // Debian starts the service on install; the lab runs its own nodes.
-        let _ = process::run_bounded(
-            "stopping the packaged RabbitMQ service",
-            command("service", &["rabbitmq-server", "stop"]),
-            Duration::from_secs(60),
-        )
-        .await;
-        write(&dirs.rabbit_marker(), "host")?;
+        let step = Step::start(
+            format!("RabbitMQ {host_version} from this host's packages"),
+            report,
+        );
+        install_from_host(dirs).await?;
         step.done("");
         return Ok(());
     }
     if which("debootstrap").is_none() {
-        let step = Progress::step("debootstrap (Debian package)");
+        let step = Step::start("debootstrap (Debian package)", report);
         apt_install(Path::new("/"), "debootstrap").await?;
         step.done("");
     }
-    let step = Progress::step(format!(
-        "RabbitMQ {version}: a Debian {} chroot with rabbitmq-server (debootstrap)",
-        versions::DEBIAN_SUITE
-    ));
+    let step = Step::start(
+        format!(
+            "RabbitMQ {version}: a Debian {} chroot with rabbitmq-server (debootstrap)",
+            versions::DEBIAN_SUITE
+        ),
+        report,
+    );
+    install_chroot(dirs).await?;
+    step.done("");
+    Ok(())
+}
+
+/// RabbitMQ from this host's own packages.
+async fn install_from_host(dirs: &Dirs) -> Result<()> {
+    apt_install(Path::new("/"), "rabbitmq-server").await?;
+    // Debian starts the service on install; the lab runs its own nodes.
+    let _ = process::run_bounded(
+        "stopping the packaged RabbitMQ service",
+        command("service", &["rabbitmq-server", "stop"]),
+        Duration::from_secs(60),
+    )
+    .await;
+    write(&dirs.rabbit_marker(), "host")
+}
+
+/// A Debian chroot with `rabbitmq-server`, built aside and moved in place whole.
+async fn install_chroot(dirs: &Dirs) -> Result<()> {
+    let version = versions::RABBITMQ_VERSION;
     let root = rabbitmq::chroot_root(dirs);
-    let staging = install.join("root.partial");
+    let staging = dirs.rabbit_install().join("root.partial");
     let _ = std::fs::remove_dir_all(&staging);
     let mirror = std::env::var("BROKERLINGS_DEBIAN_MIRROR")
         .unwrap_or_else(|_| "http://deb.debian.org/debian".into());
@@ -221,9 +243,7 @@ async fn install_rabbitmq(dirs: &Dirs) -> Result<()> {
     let _ = std::fs::remove_dir_all(&root);
     std::fs::rename(&staging, &root)
         .map_err(LabError::io("moving the chroot in place"))?;
-    write(&dirs.rabbit_marker(), "chroot")?;
-    step.done("");
-    Ok(())
+    write(&dirs.rabbit_marker(), "chroot")
 }
 
 /// The version of `rabbitmq-server` this host's apt would install, if any.

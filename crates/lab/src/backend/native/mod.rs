@@ -20,16 +20,18 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-pub use install::{Progress, install_native};
+pub use install::{InstallEvent, install_native};
+pub(crate) use process::port_free;
 
-use crate::{LabError, NodeLayout, Result, Topology, lease, probe, versions};
+use crate::node::{NodeSpec, Placement};
+use crate::{LabError, NodeLayout, Result, Topology, versions};
 
 /// How long one node gets to come up before we give up and point at its log.
-const START_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Whether both brokers are installed for the native lab.
 pub fn native_installed() -> bool {
-    let dirs = Dirs::new(crate::select::home());
+    let dirs = Dirs::new(crate::home());
     dirs.rabbit_marker().exists() && dirs.kafka_marker().exists()
 }
 
@@ -43,18 +45,17 @@ impl Dirs {
     pub(crate) fn new(home: PathBuf) -> Dirs {
         Dirs { home }
     }
+    fn install(&self, what: &str, version: &str) -> PathBuf {
+        self.home.join("native").join(format!("{what}-{version}"))
+    }
     fn rabbit_install(&self) -> PathBuf {
-        self.home
-            .join("native")
-            .join(format!("rabbitmq-{}", versions::RABBITMQ_VERSION))
+        self.install("rabbitmq", versions::RABBITMQ_VERSION)
     }
     fn rabbit_marker(&self) -> PathBuf {
         self.rabbit_install().join("installed")
     }
     fn kafka_install(&self) -> PathBuf {
-        self.home
-            .join("native")
-            .join(format!("kafka-{}", versions::KAFKA_VERSION))
+        self.install("kafka", versions::KAFKA_VERSION)
     }
     fn kafka_marker(&self) -> PathBuf {
         self.kafka_install().join("installed")
@@ -73,16 +74,11 @@ pub(crate) struct Native {
 
 impl Native {
     pub(crate) fn open() -> Result<Native> {
-        let dirs = Dirs::new(crate::select::home());
+        let dirs = Dirs::new(crate::home());
         if !native_installed() {
-            return Err(LabError::Unavailable {
-                backend: "native",
-                reason:
-                    "it is not installed: run `cargo run -p brokerlings -- lab install`"
-                        .into(),
-            });
+            return Err(LabError::NotInstalled);
         }
-        let rabbit = rabbitmq::RabbitInstall::load(&dirs)?;
+        let rabbit = rabbitmq::RabbitInstall::load(&dirs);
         let kafka = kafka::KafkaInstall::load(&dirs);
         Ok(Native {
             dirs,
@@ -95,83 +91,43 @@ impl Native {
     pub(crate) fn any_running(&self) -> bool {
         Topology::ALL
             .into_iter()
-            .any(|t| self.running(t).into_iter().any(|up| up))
+            .flat_map(Topology::nodes)
+            .any(|node| self.running(node))
     }
 
-    pub(crate) fn running(&self, topology: Topology) -> Vec<bool> {
-        topology
-            .nodes()
-            .map(|node| process::alive(&self.dirs.run(node)).is_some())
-            .collect()
+    pub(crate) fn running(&self, node: NodeLayout) -> bool {
+        process::alive(&self.dirs.run(node)).is_some()
     }
 
-    pub(crate) async fn ensure(&self, topology: Topology) -> Result<Vec<String>> {
-        let _starting = lease::exclusive(
-            &format!("{}.start", topology.slug()),
-            START_TIMEOUT * 3,
-            &format!("another process to finish starting the {topology}"),
-        )
-        .await?;
-        let missing: Vec<NodeLayout> = topology
-            .nodes()
-            .filter(|node| process::alive(&self.dirs.run(*node)).is_none())
-            .collect();
-        for node in &missing {
-            for port in node.host_ports() {
-                process::port_free(port, &node.to_string())?;
+    /// Renders `node`'s description into its run folder and starts it detached.
+    pub(crate) async fn start(&self, node: NodeLayout) -> Result<()> {
+        if self.running(node) {
+            return Ok(());
+        }
+        let run = self.dirs.run(node);
+        create_dir(&run)?;
+        match NodeSpec::new(node, &Placement::Loopback) {
+            NodeSpec::Rabbit(spec) => self.rabbit.spawn(&self.dirs, &spec).await,
+            NodeSpec::Kafka(spec) => {
+                let spec = spec.with_data_dir(&run.join("data"));
+                self.kafka.spawn(&run, &spec).await
             }
         }
-        let starts = missing.iter().map(|node| self.spawn(*node));
-        for result in join_all(starts).await {
-            result?;
-        }
-        let waits = topology.nodes().map(|node| self.wait_ready(node));
-        for result in join_all(waits).await {
-            result?;
-        }
-        if topology == Topology::RabbitCluster {
-            self.rabbit
-                .await_cluster(&self.dirs, topology.node(1), START_TIMEOUT)
-                .await?;
-        }
-        Ok(topology.nodes().map(NodeLayout::client_address).collect())
     }
 
-    pub(crate) async fn stop_node(&self, node: NodeLayout, kill: bool) -> Result<()> {
-        process::stop(
-            &self.dirs.run(node),
-            kill,
-            process::STOP_TIMEOUT,
-            &node.to_string(),
-        )
-        .await
+    pub(crate) async fn stop(&self, node: NodeLayout, kill: bool) -> Result<()> {
+        let run = self.dirs.run(node);
+        process::stop(&run, kill, process::STOP_TIMEOUT, &node.to_string()).await
     }
 
-    pub(crate) async fn start_node(&self, node: NodeLayout) -> Result<()> {
-        if process::alive(&self.dirs.run(node)).is_none() {
-            for port in node.host_ports() {
-                process::port_free(port, &node.to_string())?;
-            }
-            self.spawn(node).await?;
-        }
-        self.wait_ready(node).await
+    pub(crate) fn log_path(&self, node: NodeLayout) -> PathBuf {
+        process::log_path(&self.dirs.run(node))
     }
 
-    /// The version from the node's log line "Kafka version: X".
-    pub(crate) fn kafka_version(&self, node: NodeLayout) -> Result<String> {
-        let log = process::log_path(&self.dirs.run(node));
-        let text = std::fs::read_to_string(&log)
-            .map_err(LabError::io(format!("reading {}", log.display())))?;
-        text.lines()
-            .rev()
-            .find_map(|line| line.split("Kafka version: ").nth(1))
-            .map(|rest| rest.split_whitespace().next().unwrap_or(rest).to_string())
-            .ok_or_else(|| {
-                LabError::step(
-                    "reading the Kafka version",
-                    format!("no version line in {}", log.display()),
-                )
-            })
+    pub(crate) fn log(&self, node: NodeLayout) -> Result<String> {
+        let log = self.log_path(node);
+        std::fs::read_to_string(&log)
+            .map_err(LabError::io(format!("reading {}", log.display())))
     }
 
     pub(crate) async fn down(&self) -> Result<()> {
@@ -190,52 +146,6 @@ impl Native {
             result?;
         }
         Ok(())
-    }
-
-    async fn spawn(&self, node: NodeLayout) -> Result<()> {
-        let run = self.dirs.run(node);
-        create_dir(&run)?;
-        if node.topology.is_rabbit() {
-            self.rabbit.spawn(&self.dirs, node).await
-        } else {
-            self.kafka.spawn(&run, node).await
-        }
-    }
-
-    async fn wait_ready(&self, node: NodeLayout) -> Result<()> {
-        let run = self.dirs.run(node);
-        let address = node.client_address();
-        let size = node.topology.size();
-        let what = format!("{node} to answer at {}", probe::redact(&address));
-        let ready =
-            crate::until(START_TIMEOUT, &what, Duration::from_millis(250), || {
-                let address = address.clone();
-                let run = run.clone();
-                async move {
-                    if process::alive(&run).is_none() {
-                        return Err(LabError::step(
-                            format!("starting {node}"),
-                            format!(
-                                "the process exited; see {}",
-                                process::log_path(&run).display()
-                            ),
-                        ));
-                    }
-                    if node.topology.is_rabbit() {
-                        probe::rabbit_ready(&address).await
-                    } else {
-                        probe::kafka_ready(&address, size).await
-                    }
-                }
-            })
-            .await;
-        ready.map_err(|error| match error {
-            LabError::Timeout { what, after } => LabError::Timeout {
-                what: format!("{what}; its log: {}", process::log_path(&run).display()),
-                after,
-            },
-            other => other,
-        })
     }
 }
 

@@ -1,17 +1,15 @@
-//! RabbitMQ nodes from Debian packages: in a Debian 13 chroot or on the host.
+//! Running a RabbitMQ node from Debian's packages, in the Debian 13 chroot `lab
+//! install` made (or on the host, whose packages are new enough): its files are the
+//! node's description rendered, its process `rabbitmq-server`, detached.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::{Dirs, process, write};
-use crate::{LabError, NodeLayout, Result, Topology};
+use crate::rabbitmq::config::{COOKIE, RabbitNode};
+use crate::{LabError, NodeLayout, Result};
 
 /// Where RabbitMQ's own start script lives in Debian's package.
 const SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
-const CTL: &str = "/usr/lib/rabbitmq/bin/rabbitmqctl";
-
-/// The Erlang cookie the lab's nodes share, so they cluster and CLI tools reach them.
-const COOKIE: &str = "brokerlings-lab-cookie";
 
 /// An installed RabbitMQ: a chroot root, or `/` when the host's packages are used.
 pub(crate) struct RabbitInstall {
@@ -19,14 +17,14 @@ pub(crate) struct RabbitInstall {
 }
 
 impl RabbitInstall {
-    pub(crate) fn load(dirs: &Dirs) -> Result<RabbitInstall> {
+    pub(crate) fn load(dirs: &Dirs) -> RabbitInstall {
         let kind = super::read_trimmed(&dirs.rabbit_marker()).unwrap_or_default();
         let root = if kind == "host" {
             PathBuf::from("/")
         } else {
             chroot_root(dirs)
         };
-        Ok(RabbitInstall { root })
+        RabbitInstall { root }
     }
 
     fn chrooted(&self) -> bool {
@@ -59,30 +57,24 @@ impl RabbitInstall {
         }
     }
 
-    fn node_name(node: NodeLayout) -> String {
-        format!("{}@localhost", node.name())
-    }
-
-    /// The environment RabbitMQ's scripts need for `node`, and nothing else.
-    fn env(&self, dirs: &Dirs, node: NodeLayout) -> Vec<(String, String)> {
-        let dir = self.node_dir(dirs, node);
+    /// The environment RabbitMQ's scripts get: the node's own (name, distribution
+    /// port) and where this install keeps its files; nothing else.
+    fn env(&self, dirs: &Dirs, node: &RabbitNode) -> Vec<(String, String)> {
+        let dir = self.node_dir(dirs, node.layout);
         let d = |sub: &str| dir.join(sub).display().to_string();
-        [
+        let paths = [
             ("PATH", "/usr/sbin:/usr/bin:/sbin:/bin".to_string()),
             ("HOME", self.home_dir(dirs).display().to_string()),
             ("LANG", "C.UTF-8".to_string()),
-            ("RABBITMQ_NODENAME", Self::node_name(node)),
-            ("RABBITMQ_NODE_PORT", node.amqp_port().to_string()),
-            ("RABBITMQ_DIST_PORT", node.dist_port().to_string()),
             ("RABBITMQ_BASE", dir.display().to_string()),
             ("RABBITMQ_MNESIA_BASE", d("mnesia")),
             ("RABBITMQ_LOG_BASE", d("log")),
             ("RABBITMQ_CONFIG_FILE", d("rabbitmq.conf")),
             ("RABBITMQ_ENABLED_PLUGINS_FILE", d("enabled_plugins")),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+        ];
+        let mut env = node.env();
+        env.extend(paths.into_iter().map(|(k, v)| (k.to_string(), v)));
+        env
     }
 
     /// The command prefix that runs a program of the install (in the chroot, with
@@ -103,8 +95,9 @@ impl RabbitInstall {
         }
     }
 
-    fn write_config(&self, dirs: &Dirs, node: NodeLayout) -> Result<()> {
-        let dir = self.on_host(&self.node_dir(dirs, node));
+    /// Writes the node's `rabbitmq.conf`, `enabled_plugins` and the shared cookie.
+    fn write_files(&self, dirs: &Dirs, node: &RabbitNode) -> Result<()> {
+        let dir = self.on_host(&self.node_dir(dirs, node.layout));
         let home = self.on_host(&self.home_dir(dirs));
         for d in [&dir, &home] {
             std::fs::create_dir_all(d)
@@ -115,65 +108,15 @@ impl RabbitInstall {
             write(&cookie, COOKIE)?;
             set_mode(&cookie, 0o400)?;
         }
-        let mut conf = format!(
-            "# Written by the brokerlings lab for {node}.\n\
-             listeners.tcp.local = 127.0.0.1:{amqp}\n\
-             management.tcp.port = {mgmt}\n\
-             management.tcp.ip = 127.0.0.1\n\
-             # guest/guest from anywhere: the lab listens on loopback only.\n\
-             loopback_users = none\n",
-            amqp = node.amqp_port(),
-            mgmt = node.management_port(),
-        );
-        if node.topology == Topology::RabbitCluster {
-            conf.push_str("cluster_formation.peer_discovery_backend = classic_config\n");
-            for peer in node.topology.nodes() {
-                conf.push_str(&format!(
-                    "cluster_formation.classic_config.nodes.{} = {}\n",
-                    peer.number,
-                    Self::node_name(peer)
-                ));
-            }
-        }
-        write(&dir.join("rabbitmq.conf"), &conf)?;
-        write(&dir.join("enabled_plugins"), "[rabbitmq_management].\n")
+        write(&dir.join("rabbitmq.conf"), &node.conf_file())?;
+        write(&dir.join("enabled_plugins"), &node.enabled_plugins())
     }
 
-    pub(crate) async fn spawn(&self, dirs: &Dirs, node: NodeLayout) -> Result<()> {
-        self.write_config(dirs, node)?;
+    pub(crate) async fn spawn(&self, dirs: &Dirs, node: &RabbitNode) -> Result<()> {
+        self.write_files(dirs, node)?;
         let (program, args) = self.wrap(SERVER);
-        process::spawn_detached(&dirs.run(node), &program, &args, &self.env(dirs, node))
-            .await
-    }
-
-    /// Waits until all nodes of the cluster see each other.
-    pub(crate) async fn await_cluster(
-        &self,
-        dirs: &Dirs,
-        node: NodeLayout,
-        timeout: Duration,
-    ) -> Result<()> {
-        let (program, mut args) = self.wrap(CTL);
-        args.extend(
-            [
-                "-n",
-                &Self::node_name(node),
-                "await_online_nodes",
-                "3",
-                "--timeout",
-            ]
-            .map(String::from),
-        );
-        args.push(timeout.as_secs().to_string());
-        let mut command = tokio::process::Command::new(program);
-        command.args(args).env_clear().envs(self.env(dirs, node));
-        process::run_bounded(
-            "waiting for the 3 RabbitMQ nodes to form a cluster",
-            command,
-            timeout + Duration::from_secs(10),
-        )
-        .await
-        .map(|_| ())
+        let env = self.env(dirs, node);
+        process::spawn_detached(&dirs.run(node.layout), &program, &args, &env).await
     }
 }
 

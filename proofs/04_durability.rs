@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use lapin::Channel;
+use lab::rabbitmq::steps::{
+    Acks, WAIT, arguments, consume, durable_queue, numbered, publish_all, quorum_queue,
+    ready_if_exists, text, transient_queue,
+};
 use lapin::options::QueueDeclareOptions;
-use lapin::types::{AMQPValue, FieldTable};
-use proofs::rabbit::{WAIT, consume, durable_queue, numbered, publish_all, quorum_queue};
 use proofs::{assert_key, bounded};
 use tokio::sync::OnceCell;
 
@@ -32,41 +33,6 @@ struct AfterRestart {
     persistent_in_non_durable: Option<u32>,
     /// Durable classic queue whose one persistent message was delivered, unacked.
     delivered_unacked: Option<u32>,
-}
-
-/// Ready messages of `queue`, or `None` if it does not exist. A passive declare
-/// of a missing queue closes its channel, so each look gets a fresh channel.
-async fn ready_if_exists(
-    connection: &lapin::Connection,
-    queue: &str,
-) -> Result<Option<u32>> {
-    let channel = connection.create_channel().await?;
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    match channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await
-    {
-        Ok(state) => Ok(Some(state.message_count())),
-        Err(error) if error.to_string().contains("NOT_FOUND") => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
-async fn non_durable_queue(channel: &Channel, queue: &str) -> Result<()> {
-    let options = QueueDeclareOptions {
-        durable: false,
-        exclusive: false,
-        auto_delete: false,
-        ..Default::default()
-    };
-    channel
-        .queue_declare(queue.into(), options, FieldTable::default())
-        .await
-        .with_context(|| format!("declaring non-durable queue {queue}"))?;
-    Ok(())
 }
 
 /// The experiment, run once per test binary whichever proof asks first.
@@ -94,12 +60,12 @@ async fn restart_experiment() -> Result<AfterRestart> {
     publish_all(&channel, &names[1], &ten, true).await?;
     quorum_queue(&channel, &names[2]).await?;
     publish_all(&channel, &names[2], &ten, false).await?;
-    non_durable_queue(&channel, &names[3]).await?;
+    transient_queue(&channel, &names[3]).await?;
     publish_all(&channel, &names[3], &ten, true).await?;
     durable_queue(&channel, &names[4]).await?;
     publish_all(&channel, &names[4], &["job".to_string()], true).await?;
     let holder = before.create_channel().await?;
-    let mut consumer = consume(&holder, &names[4], false).await?;
+    let mut consumer = consume(&holder, &names[4], Acks::Manual).await?;
     lab::within(WAIT, "the delivery to hold", consumer.next())
         .await?
         .context("the consumer was cancelled")??;
@@ -198,11 +164,7 @@ async fn quorum_queue_cannot_be_non_durable() -> Result<()> {
     bounded(async {
         let rabbit = lab::rabbit().await?;
         let channel = rabbit.connect().await?.create_channel().await?;
-        let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
+        let quorum = arguments([("x-queue-type", text("quorum"))]);
         let options = QueueDeclareOptions {
             durable: false,
             ..Default::default()
@@ -213,7 +175,7 @@ async fn quorum_queue_cannot_be_non_durable() -> Result<()> {
             channel.queue_declare(
                 lab::unique_name("quorum").as_str().into(),
                 options,
-                arguments,
+                quorum,
             ),
         )
         .await?;
@@ -241,7 +203,7 @@ async fn non_durable_classic_queue_allowed_in_4_0() -> Result<()> {
         );
         let channel = rabbit.connect().await?.create_channel().await?;
         let queue = lab::unique_name("transient_queue");
-        let declared = non_durable_queue(&channel, &queue).await;
+        let declared = transient_queue(&channel, &queue).await;
         if let Err(error) = &declared {
             println!("refused: {error:#}");
         } else {

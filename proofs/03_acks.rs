@@ -7,31 +7,20 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use futures::StreamExt;
-use lapin::message::Delivery;
+use lab::rabbitmq::steps::{
+    Acks, WAIT, body, consume, durable_queue, next, numbered, publish_all, ready,
+    until_ready,
+};
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicQosOptions};
 use lapin::{Channel, Consumer};
-use proofs::rabbit::{
-    Scene, WAIT, consume, durable_queue, numbered, publish_all, ready, until_ready,
-};
-use proofs::{assert_key, bounded};
+use proofs::{Scene, assert_key, bounded};
 
 const CHAPTER: &str = "03_acks";
 
 /// The consumer program the crash proofs start and kill.
 const CONSUMER: &str = env!("CARGO_BIN_EXE_killable_consumer");
-
-async fn next(consumer: &mut Consumer) -> Result<Delivery> {
-    lab::within(WAIT, "a delivery", consumer.next())
-        .await?
-        .context("the consumer was cancelled")?
-        .context("receiving a delivery")
-}
-
-fn body(delivery: &Delivery) -> String {
-    String::from_utf8_lossy(&delivery.data).into_owned()
-}
 
 /// Waits until the broker has closed `channel`, and returns its words for why (the
 /// error the channel's consumer or next operation reports).
@@ -78,7 +67,7 @@ async fn killed_consumer_message_is_redelivered() -> Result<()> {
         consumer.kill().await?;
 
         let channel = scene.connection.create_channel().await?;
-        let mut next_consumer = consume(&channel, &scene.queue, false).await?;
+        let mut next_consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
         let delivery = next(&mut next_consumer).await?;
         assert_eq!(body(&delivery), "job");
         assert_key(
@@ -138,7 +127,7 @@ async fn double_ack_closes_channel() -> Result<()> {
         publish_all(&scene.setup, &scene.queue, &numbered("job", 2), true).await?;
 
         let channel = scene.connection.create_channel().await?;
-        let mut consumer = consume(&channel, &scene.queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
         let delivery = next(&mut consumer).await?;
         delivery.ack(BasicAckOptions::default()).await?;
         channel
@@ -167,14 +156,14 @@ async fn ack_on_another_channel_fails() -> Result<()> {
         publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
         let a = scene.connection.create_channel().await?;
-        let mut on_a = consume(&a, &scene.queue, false).await?;
+        let mut on_a = consume(&a, &scene.queue, Acks::Manual).await?;
         let delivery = next(&mut on_a).await?;
         // Channel B consumes from an empty queue of its own, so the proof can
         // watch B's consumer for the broker's reason when B is closed.
         let b = scene.connection.create_channel().await?;
         let empty = lab::unique_name("empty");
         durable_queue(&scene.setup, &empty).await?;
-        let mut on_b = consume(&b, &empty, false).await?;
+        let mut on_b = consume(&b, &empty, Acks::Manual).await?;
         b.basic_ack(delivery.delivery_tag, BasicAckOptions::default())
             .await?;
         let why = closed_by_broker(&b, &mut on_b).await?;
@@ -205,7 +194,7 @@ async fn requeued_message_keeps_its_position() -> Result<()> {
 
         let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
         let first = next(&mut consumer).await?;
         assert_eq!(body(&first), "m-1");
         first
@@ -233,7 +222,7 @@ async fn nack_without_requeue_drops() -> Result<()> {
         publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
         let channel = scene.connection.create_channel().await?;
-        let mut consumer = consume(&channel, &scene.queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
         next(&mut consumer)
             .await?
             .nack(BasicNackOptions {
@@ -261,7 +250,7 @@ async fn ack_multiple_up_to_tag() -> Result<()> {
 
         let channel = scene.connection.create_channel().await?;
         channel.basic_qos(10, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
         let mut tags = Vec::new();
         for _ in 0..10 {
             tags.push(next(&mut consumer).await?.delivery_tag);

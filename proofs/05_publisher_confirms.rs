@@ -5,52 +5,48 @@
 //! The two restart questions share one experiment: a confirmed stream during which
 //! the broker restarts, then a count of every message in the queue.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use futures::StreamExt;
-use lapin::Confirmation;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+use lab::rabbitmq::steps::{
+    WAIT, arguments, confirm_mode, durable_queue, message_ids, persistence, queue_with,
+    ready,
 };
-use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Connection};
-use proofs::rabbit::{WAIT, durable_queue, ready};
+use lapin::options::BasicPublishOptions;
+use lapin::types::AMQPValue;
+use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use proofs::{assert_key, bounded};
 use tokio::sync::OnceCell;
 
 const CHAPTER: &str = "05_publisher_confirms";
 
-/// Publishes one message on `channel` (confirms must be on) and returns the
-/// broker's answer.
+/// Publishes one persistent message (confirms must be on), `mandatory` or not,
+/// and returns the broker's answer.
 async fn publish_one(
     channel: &Channel,
-    exchange: &str,
     routing_key: &str,
     mandatory: bool,
     body: &str,
 ) -> Result<Confirmation> {
-    let confirm = channel
-        .basic_publish(
-            exchange.into(),
-            routing_key.into(),
-            BasicPublishOptions {
-                mandatory,
-                ..Default::default()
-            },
-            body.as_bytes(),
-            BasicProperties::default().with_delivery_mode(2),
-        )
-        .await?;
-    Ok(lab::within(WAIT, "the broker's confirm", confirm).await??)
+    let options = BasicPublishOptions {
+        mandatory,
+        ..Default::default()
+    };
+    lab::rabbitmq::steps::publish_one(
+        channel,
+        "",
+        routing_key,
+        options,
+        body.as_bytes(),
+        persistence(true),
+    )
+    .await
 }
 
 async fn confirming_channel(connection: &Connection) -> Result<Channel> {
     let channel = connection.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
+    confirm_mode(&channel).await?;
     Ok(channel)
 }
 
@@ -62,7 +58,7 @@ async fn confirm_without_consumer() -> Result<()> {
         let channel = confirming_channel(&connection).await?;
         let queue = lab::unique_name("payments");
         durable_queue(&channel, &queue).await?;
-        let answer = publish_one(&channel, "", &queue, false, "payment").await?;
+        let answer = publish_one(&channel, &queue, false, "payment").await?;
         assert_eq!(
             ready(&channel, &queue).await?,
             1,
@@ -81,7 +77,7 @@ async fn mandatory_unroutable_is_returned_and_acked() -> Result<()> {
         let connection = rabbit.connect().await?;
         let channel = confirming_channel(&connection).await?;
         let nowhere = lab::unique_name("no_such_queue");
-        let answer = publish_one(&channel, "", &nowhere, true, "payment").await?;
+        let answer = publish_one(&channel, &nowhere, true, "payment").await?;
         let acked = answer.is_ack();
         let returned = answer.take_message();
         if let Some(returned) = &returned {
@@ -148,21 +144,13 @@ async fn full_queue_nacks_publish() -> Result<()> {
         let connection = rabbit.connect().await?;
         let channel = confirming_channel(&connection).await?;
         let queue = lab::unique_name("payments");
-        let mut arguments = FieldTable::default();
-        arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(1));
-        arguments.insert(
-            "x-overflow".into(),
-            AMQPValue::LongString("reject-publish".into()),
-        );
-        channel
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions::durable(),
-                arguments,
-            )
-            .await?;
-        let first = publish_one(&channel, "", &queue, false, "first").await?;
-        let second = publish_one(&channel, "", &queue, false, "second").await?;
+        let one_only = arguments([
+            ("x-max-length", AMQPValue::LongLongInt(1)),
+            ("x-overflow", lab::rabbitmq::steps::text("reject-publish")),
+        ]);
+        queue_with(&channel, &queue, one_only).await?;
+        let first = publish_one(&channel, &queue, false, "first").await?;
+        let second = publish_one(&channel, &queue, false, "second").await?;
         assert!(first.is_ack(), "the first message fits");
         assert_key(CHAPTER, "full_queue_nacks_publish", second.is_nack());
         Ok(())
@@ -245,8 +233,10 @@ async fn restart_midstream() -> Result<Midstream> {
     restarted?;
     let publishes = publishes?;
 
-    let times = count_ids(&rabbit.connect().await?, &queue).await?;
-    let confirmed_missing = (1..=STREAM).filter(|id| !times.contains_key(id)).count();
+    let times = message_ids(&rabbit.connect().await?, &queue).await?;
+    let confirmed_missing = (1..=STREAM)
+        .filter(|id| !times.contains_key(&id.to_string()))
+        .count();
     let duplicates = times.values().map(|n| n - 1).sum();
     println!(
         "{STREAM} messages, {publishes} publishes; after the restart: {} distinct in the queue, \
@@ -303,42 +293,6 @@ async fn publish_round(
         }
     }
     Ok(())
-}
-
-/// How many times each message id is in `queue`.
-async fn count_ids(
-    connection: &Connection,
-    queue: &str,
-) -> Result<BTreeMap<usize, usize>> {
-    let channel = connection.create_channel().await?;
-    let stored = ready(&channel, queue).await? as usize;
-    let options = BasicConsumeOptions {
-        no_ack: true,
-        ..Default::default()
-    };
-    let mut consumer = channel
-        .basic_consume(
-            queue.into(),
-            "counter".into(),
-            options,
-            FieldTable::default(),
-        )
-        .await?;
-    let mut times = BTreeMap::new();
-    for _ in 0..stored {
-        let delivery = lab::within(WAIT, "the stored messages", consumer.next())
-            .await?
-            .context("the consumer was cancelled")??;
-        let id: usize = delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .context("a message without id")?
-            .as_str()
-            .parse()?;
-        *times.entry(id).or_insert(0) += 1;
-    }
-    Ok(times)
 }
 
 #[tokio::test]

@@ -6,35 +6,34 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use lapin::options::{BasicAckOptions, BasicPublishOptions, ConfirmSelectOptions};
-use lapin::{BasicProperties, Channel, Consumer};
-use proofs::rabbit::{consume, durable_queue, ready, until_ready};
+use lab::kafka::steps::{self as kafka_steps, numbered, produce};
+use lab::rabbitmq::steps::{
+    Acks, WAIT, confirm_mode, consume, durable_queue, persistence, publish_one, ready,
+    until_ready,
+};
+use lapin::options::{BasicAckOptions, BasicPublishOptions};
+use lapin::{Channel, Consumer};
 use proofs::{assert_key, bounded};
-use rdkafka::Message;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const CHAPTER: &str = "01_first_contact";
-const WAIT: Duration = Duration::from_secs(30);
 
 /// Publishes `body` through the default exchange with confirms on; returns whether
 /// the broker acked it.
 async fn publish(channel: &Channel, routing_key: &str, body: &str) -> Result<bool> {
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    let confirm = channel
-        .basic_publish(
-            "".into(),
-            routing_key.into(),
-            BasicPublishOptions::default(),
-            body.as_bytes(),
-            BasicProperties::default().with_delivery_mode(2),
-        )
-        .await?;
-    Ok(lab::within(WAIT, "a publisher confirm", confirm)
-        .await??
-        .is_ack())
+    confirm_mode(channel).await?;
+    let options = BasicPublishOptions::default();
+    let answer = publish_one(
+        channel,
+        "",
+        routing_key,
+        options,
+        body.as_bytes(),
+        persistence(true),
+    )
+    .await?;
+    Ok(answer.is_ack())
 }
 
 /// The next delivery's body within `timeout`, or `None` if none came.
@@ -63,7 +62,7 @@ async fn unacked_message_returns_to_queue() -> Result<()> {
         let connection = rabbit.connect().await?;
         let (setup, queue) = queue_with_one_job(&connection).await?;
         let worker = connection.create_channel().await?;
-        let mut consumer = consume(&worker, &queue, false).await?;
+        let mut consumer = consume(&worker, &queue, Acks::Manual).await?;
         next_body(&mut consumer, WAIT)
             .await?
             .context("the job was not delivered")?;
@@ -91,14 +90,14 @@ async fn acked_message_is_gone() -> Result<()> {
         let connection = rabbit.connect().await?;
         let (setup, queue) = queue_with_one_job(&connection).await?;
         let first = connection.create_channel().await?;
-        let mut consumer = consume(&first, &queue, false).await?;
+        let mut consumer = consume(&first, &queue, Acks::Manual).await?;
         let delivery = lab::within(WAIT, "the job", consumer.next())
             .await?
             .context("cancelled")??;
         delivery.ack(BasicAckOptions::default()).await?;
         first.close(200, "done".into()).await?;
         let second = connection.create_channel().await?;
-        let mut late = consume(&second, &queue, false).await?;
+        let mut late = consume(&second, &queue, Acks::Manual).await?;
         // A marker published after the second consumer subscribed proves it works:
         // whatever it receives first tells whether the acked job came back.
         publish(&setup, &queue, "marker").await?;
@@ -124,8 +123,8 @@ async fn deliveries_to_two_consumers() -> Result<()> {
             connection.create_channel().await?,
         );
         let mut both = futures::stream::select(
-            consume(&a, &queue, false).await?,
-            consume(&b, &queue, false).await?,
+            consume(&a, &queue, Acks::Manual).await?,
+            consume(&b, &queue, Acks::Manual).await?,
         );
         for i in 0..10 {
             publish(&setup, &queue, &format!("task {i}")).await?;
@@ -171,63 +170,6 @@ async fn publish_before_queue_exists() -> Result<()> {
     .await
 }
 
-async fn produce(
-    kafka: &lab::Kafka,
-    topic: &str,
-    key: &str,
-    values: &[String],
-) -> Result<Vec<(i32, i64)>> {
-    let producer: FutureProducer = kafka.client_config().create()?;
-    let mut reports = Vec::new();
-    for value in values {
-        let delivery = producer
-            .send(FutureRecord::to(topic).key(key).payload(value), WAIT)
-            .await
-            .map_err(|(e, _)| e)?;
-        reports.push((delivery.partition, delivery.offset));
-    }
-    Ok(reports)
-}
-
-fn numbered(prefix: &str, count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("{prefix}-{i}")).collect()
-}
-
-/// Reads from `topic` with a new group until `count` records came or `quiet` passed
-/// without one; returns the payloads.
-async fn read_all(
-    kafka: &lab::Kafka,
-    topic: &str,
-    group: &str,
-    count: usize,
-    quiet: Duration,
-) -> Result<Vec<String>> {
-    let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", group)
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
-    consumer.subscribe(&[topic])?;
-    let mut values = Vec::new();
-    while values.len() < count {
-        match tokio::time::timeout(quiet, consumer.recv()).await {
-            Ok(Ok(message)) => {
-                let payload = message.payload().unwrap_or_default();
-                values.push(String::from_utf8_lossy(payload).into_owned());
-            }
-            // librdkafka reports a broker going away as an error and carries on with
-            // the others: it is not the end of the stream.
-            Ok(Err(_transient)) => {}
-            Err(_) => break,
-        }
-    }
-    if !values.is_empty() {
-        consumer.commit_consumer_state(CommitMode::Sync)?;
-    }
-    Ok(values)
-}
-
 #[tokio::test]
 async fn reading_deletes_records() -> Result<()> {
     bounded(async {
@@ -235,16 +177,12 @@ async fn reading_deletes_records() -> Result<()> {
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 1, 1).await?;
         produce(&kafka, &topic, "k", &numbered("event", 10)).await?;
-        let a = read_all(&kafka, &topic, &lab::unique_name("group_a"), 10, WAIT).await?;
+        let group_a = lab::unique_name("group_a");
+        let a = kafka_steps::read_and_commit(&kafka, &topic, &group_a, 10, WAIT).await?;
         assert_eq!(a.len(), 10, "group A should read the 10 records");
-        let b = read_all(
-            &kafka,
-            &topic,
-            &lab::unique_name("group_b"),
-            10,
-            Duration::from_secs(15),
-        )
-        .await?;
+        let group_b = lab::unique_name("group_b");
+        let quiet = Duration::from_secs(15);
+        let b = kafka_steps::read_and_commit(&kafka, &topic, &group_b, 10, quiet).await?;
         assert_key(CHAPTER, "reading_deletes_records", b.len() < 10);
         Ok(())
     })
@@ -266,25 +204,10 @@ async fn new_group_reads_earlier_records() -> Result<()> {
         consumer.subscribe(&[topic.as_str()])?;
         // Markers produced after joining show when the consumer is reading; every
         // old record it could see would arrive before the first marker.
-        let mut old = 0;
-        let seen_marker =
-            lab::within(Duration::from_secs(60), "a marker record", async {
-                loop {
-                    produce(&kafka, &topic, "k", &["marker".to_string()]).await?;
-                    while let Ok(message) =
-                        tokio::time::timeout(Duration::from_secs(1), consumer.recv())
-                            .await
-                    {
-                        match message?.payload() {
-                            Some(b"marker") => return anyhow::Ok(()),
-                            _ => old += 1,
-                        }
-                    }
-                }
-            })
-            .await;
-        seen_marker??;
-        assert_key(CHAPTER, "new_group_reads_earlier_records", old as usize);
+        let producer: FutureProducer = kafka.client_config().create()?;
+        let old =
+            kafka_steps::records_before_marker(&consumer, &producer, &topic).await?;
+        assert_key(CHAPTER, "new_group_reads_earlier_records", old);
         Ok(())
     })
     .await
@@ -320,22 +243,6 @@ async fn first_offset() -> Result<()> {
     .await
 }
 
-/// The leader of partition 0 of `topic`, from the cluster's metadata.
-async fn leader(kafka: &lab::Kafka, topic: &str) -> Result<i32> {
-    let consumer: BaseConsumer = kafka.client_config().create()?;
-    let topic = topic.to_string();
-    let metadata = tokio::task::spawn_blocking(move || {
-        consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))
-    })
-    .await??;
-    let partition = metadata
-        .topics()
-        .first()
-        .and_then(|t| t.partitions().first())
-        .context("no partition")?;
-    Ok(partition.leader())
-}
-
 #[tokio::test]
 async fn replicated_record_survives_broker_kill() -> Result<()> {
     bounded(async {
@@ -348,16 +255,11 @@ async fn replicated_record_survives_broker_kill() -> Result<()> {
             .send(FutureRecord::to(&topic).key("p").payload("payment-1"), WAIT)
             .await
             .map_err(|(e, _)| e)?;
-        let leader = leader(&cluster, &topic).await? as usize;
+        let leader = kafka_steps::leader(&cluster, &topic, 0).await? as usize;
         cluster.kill(leader).await?;
-        let read = read_all(
-            &cluster,
-            &topic,
-            &lab::unique_name("group"),
-            1,
-            Duration::from_secs(60),
-        )
-        .await;
+        let group = lab::unique_name("group");
+        let quiet = Duration::from_secs(60);
+        let read = kafka_steps::read_and_commit(&cluster, &topic, &group, 1, quiet).await;
         // Bring the node back before judging, so the cluster is whole for the next proof.
         cluster.start(leader).await?;
         assert_key(

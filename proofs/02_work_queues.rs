@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
+use lab::rabbitmq::steps::{
+    Acks, WAIT, consume, count_until_quiet, numbered, publish_all, ready, until_ready,
+};
 use lapin::Consumer;
 use lapin::options::{BasicAckOptions, BasicQosOptions};
-use proofs::rabbit::{
-    Scene, WAIT, consume, count_until_quiet, numbered, publish_all, ready, until_ready,
-};
-use proofs::{assert_key, bounded};
+use proofs::{Scene, assert_key, bounded};
 
 const CHAPTER: &str = "02_work_queues";
 
@@ -36,11 +36,11 @@ async fn round_robin_ignores_speed() -> Result<()> {
         // within this proof. No basic_qos on either channel.
         let a = scene.connection.create_channel().await?;
         let fast = tokio::spawn(ack_after(
-            consume(&a, &scene.queue, false).await?,
+            consume(&a, &scene.queue, Acks::Manual).await?,
             Duration::from_millis(10),
         ));
         let b = scene.connection.create_channel().await?;
-        let mut slow = consume(&b, &scene.queue, false).await?;
+        let mut slow = consume(&b, &scene.queue, Acks::Manual).await?;
         publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
         let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
         a.close(200, "done".into()).await?;
@@ -60,7 +60,7 @@ async fn prefetch_one_slow_worker_gets_fewer() -> Result<()> {
         for pace in [10, 1000] {
             let channel = scene.connection.create_channel().await?;
             channel.basic_qos(1, BasicQosOptions::default()).await?;
-            let consumer = consume(&channel, &scene.queue, false).await?;
+            let consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
             workers.push(tokio::spawn(ack_after(
                 consumer,
                 Duration::from_millis(pace),
@@ -101,8 +101,8 @@ async fn prefetch_is_per_consumer() -> Result<()> {
         channel
             .basic_qos(10, BasicQosOptions { global: false })
             .await?;
-        let first = consume(&channel, &scene.queue, false).await?;
-        let second = consume(&channel, &scene.queue, false).await?;
+        let first = consume(&channel, &scene.queue, Acks::Manual).await?;
+        let second = consume(&channel, &scene.queue, Acks::Manual).await?;
         let mut both = futures::stream::select(first, second);
         let mut unacked = 0usize;
         while let Ok(Some(delivery)) =
@@ -129,7 +129,7 @@ async fn auto_ack_ignores_prefetch() -> Result<()> {
         publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
         let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, true).await?;
+        let mut consumer = consume(&channel, &scene.queue, Acks::Auto).await?;
         let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
         assert_key(CHAPTER, "auto_ack_ignores_prefetch", sent);
         Ok(())
@@ -144,7 +144,7 @@ async fn message_count_excludes_unacked() -> Result<()> {
         publish_all(&scene.setup, &scene.queue, &numbered("task", 5), true).await?;
         let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, false).await?;
+        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
         let _working_on = lab::within(WAIT, "the first task", consumer.next())
             .await?
             .context("the consumer was cancelled")??;
@@ -163,14 +163,14 @@ async fn late_worker_gets_nothing_without_prefetch() -> Result<()> {
     bounded(async {
         let scene = Scene::new("tasks").await?;
         let a = scene.connection.create_channel().await?;
-        let mut busy = consume(&a, &scene.queue, false).await?;
+        let mut busy = consume(&a, &scene.queue, Acks::Manual).await?;
         publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
         // A takes its first task and works on it (never acks within the proof).
         lab::within(WAIT, "A's first task", busy.next())
             .await?
             .context("the consumer was cancelled")??;
         let b = scene.connection.create_channel().await?;
-        let mut helper = consume(&b, &scene.queue, false).await?;
+        let mut helper = consume(&b, &scene.queue, Acks::Manual).await?;
         let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
         assert_key(CHAPTER, "late_worker_gets_nothing_without_prefetch", to_b);
         Ok(())

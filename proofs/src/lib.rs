@@ -1,17 +1,20 @@
 //! Helpers for proofs: each proof observes a quiz answer on a live broker and
 //! compares it with the key in the quiz file (the only copy of the key).
 //!
-//! - [`rabbit`]: RabbitMQ steps the proofs of chapters 2 to 5 share.
-//! - `src/bin/killable_consumer.rs`: a consumer run as its own process, so a proof
-//!   can kill it for real (see [`lab::ClientProcess`]).
+//! - [`assert_key`]: the comparison, naming the question when they differ.
+//! - [`Scene`]: where most RabbitMQ proofs start. The broker steps themselves are
+//!   the lab's ([`lab::rabbitmq::steps`], [`lab::kafka::steps`]), shared with the
+//!   exercise checks.
+//! - `src/bin/killable_consumer.rs`, `src/bin/kafka_crash_consumer.rs`: consumers
+//!   run as their own processes, so a proof can kill them for real (see
+//!   [`lab::ClientProcess`]).
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lapin::{Channel, Connection};
 use quiz::{Given, Kind, Quiz};
-
-pub mod rabbit;
 
 /// Where the quiz files are: `book/quizzes/` of the checkout the tests run in
 /// (cargo runs them from this package's folder).
@@ -77,4 +80,34 @@ pub async fn bounded(
     proof: impl Future<Output = anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
     lab::within(Duration::from_secs(240), "the proof to finish", proof).await?
+}
+
+/// Where most RabbitMQ proofs start: the lab's single RabbitMQ, a connection, a
+/// `setup` channel to publish and count on, and a fresh durable queue.
+pub struct Scene {
+    /// Held for the whole proof: it keeps fault tests off this broker.
+    pub rabbit: lab::Rabbit,
+    /// The proof's connection.
+    pub connection: Connection,
+    /// A channel for publishing and counting.
+    pub setup: Channel,
+    /// The queue's unique name.
+    pub queue: String,
+}
+
+impl Scene {
+    /// Connects and declares a durable queue named after `prefix`.
+    pub async fn new(prefix: &str) -> anyhow::Result<Scene> {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = lab::unique_name(prefix);
+        let setup = connection.create_channel().await?;
+        lab::rabbitmq::steps::durable_queue(&setup, &queue).await?;
+        Ok(Scene {
+            rabbit,
+            connection,
+            setup,
+            queue,
+        })
+    }
 }

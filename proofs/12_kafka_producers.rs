@@ -3,17 +3,13 @@
 //! with rdkafka 0.39 (librdkafka 2.12) and asserts it equals the key in
 //! `book/quizzes/12_kafka_producers.toml`.
 
-use std::time::Duration;
-
 use anyhow::Result;
+use lab::kafka::steps::{WAIT, read_values};
 use proofs::{assert_key, bounded};
 use rdkafka::ClientConfig;
-use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const CHAPTER: &str = "12_kafka_producers";
-const WAIT: Duration = Duration::from_secs(30);
 
 /// Sends `value` with `key` (and an explicit partition, if given) and returns the
 /// delivery report's partition and offset.
@@ -30,30 +26,6 @@ async fn send(
     }
     let delivery = producer.send(record, WAIT).await.map_err(|(e, _)| e)?;
     Ok((delivery.partition, delivery.offset))
-}
-
-/// Reads `count` values of `topic` with a new group from the earliest offset, in
-/// the order the consumer receives them.
-async fn read_values(
-    kafka: &lab::Kafka,
-    topic: &str,
-    count: usize,
-) -> Result<Vec<String>> {
-    let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", lab::unique_name("reader"))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
-    consumer.subscribe(&[topic])?;
-    let mut values = Vec::with_capacity(count);
-    while values.len() < count {
-        let message = lab::within(WAIT, "the next record", consumer.recv()).await??;
-        values.push(
-            String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned(),
-        );
-    }
-    Ok(values)
 }
 
 #[tokio::test]

@@ -1,0 +1,321 @@
+//! Kafka test steps, shared by the exercise checks, the proofs and the lab's own
+//! tests: produce, read back, committed offsets, partition leaders and in-sync
+//! replicas. Each is bounded and says in its error what it was doing.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use lab::kafka::steps;
+//! let kafka = lab::kafka().await?;
+//! let topic = lab::unique_name("events");
+//! kafka.create_topic(&topic, 1, 1).await?;
+//! steps::produce(&kafka, &topic, "k", &steps::numbered("event", 10)).await?;
+//! let records = steps::read(&kafka, &topic, 10).await?;
+//! assert_eq!(records[3].value, "event-3"); // numbered from 0, like offsets
+//! # Ok(()) }
+//! ```
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::metadata::MetadataPartition;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use crate::Kafka;
+
+/// How long a step waits for one broker answer.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// `prefix-0` .. `prefix-<count-1>`: numbered from 0, so on a new one-partition
+/// topic `prefix-N` is at offset N.
+pub fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (0..count).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+/// One record as Kafka stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its key, if it has one.
+    pub key: Option<String>,
+    /// Its value, as text.
+    pub value: String,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset in that partition.
+    pub offset: i64,
+}
+
+impl Record {
+    fn of(message: &impl Message) -> Record {
+        Record {
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+            value: String::from_utf8_lossy(message.payload().unwrap_or_default())
+                .into_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        }
+    }
+}
+
+/// Sends each of `values` with `key` through `producer`, one after the other, each
+/// acknowledged before the next; returns each delivery's (partition, offset).
+pub async fn produce_with(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    values: &[String],
+) -> Result<Vec<(i32, i64)>> {
+    let mut reports = Vec::with_capacity(values.len());
+    for value in values {
+        let delivery = producer
+            .send(FutureRecord::to(topic).key(key).payload(value), WAIT)
+            .await
+            .map_err(|(error, _)| error)
+            .with_context(|| format!("producing {value} to {topic}"))?;
+        reports.push((delivery.partition, delivery.offset));
+    }
+    Ok(reports)
+}
+
+/// [`produce_with`] a producer of the lab's client configuration (librdkafka's
+/// defaults: `acks=all`).
+pub async fn produce(
+    kafka: &Kafka,
+    topic: &str,
+    key: &str,
+    values: &[String],
+) -> Result<Vec<(i32, i64)>> {
+    let producer: FutureProducer = kafka
+        .client_config()
+        .create()
+        .context("creating a producer")?;
+    produce_with(&producer, topic, key, values).await
+}
+
+/// A new topic of one partition (replication factor 1) holding `count` records
+/// `prefix-0`.. produced with one key; returns its name.
+pub async fn topic_with(kafka: &Kafka, prefix: &str, count: usize) -> Result<String> {
+    let topic = crate::unique_name(prefix);
+    kafka.create_topic(&topic, 1, 1).await?;
+    produce(kafka, &topic, "k", &numbered("record", count)).await?;
+    Ok(topic)
+}
+
+/// A consumer of a new, unique group that starts at the earliest offset and never
+/// commits by itself.
+pub fn reader(kafka: &Kafka) -> Result<StreamConsumer> {
+    kafka
+        .client_config()
+        .set("group.id", crate::unique_name("reader"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .context("creating a consumer")
+}
+
+/// Reads `count` records of `topic` from the beginning with a new group, in the
+/// order the consumer receives them. librdkafka reports a broker going away as an
+/// error and carries on with the others; such errors are skipped.
+pub async fn read(kafka: &Kafka, topic: &str, count: usize) -> Result<Vec<Record>> {
+    let consumer = reader(kafka)?;
+    consumer.subscribe(&[topic])?;
+    let mut records = Vec::with_capacity(count);
+    while records.len() < count {
+        let what = format!("record {} of {count} from {topic}", records.len() + 1);
+        match crate::within(WAIT, what, consumer.recv()).await? {
+            Ok(message) => records.push(Record::of(&message)),
+            Err(_transient) => {}
+        }
+    }
+    Ok(records)
+}
+
+/// The values of [`read`].
+pub async fn read_values(
+    kafka: &Kafka,
+    topic: &str,
+    count: usize,
+) -> Result<Vec<String>> {
+    Ok(read(kafka, topic, count)
+        .await?
+        .into_iter()
+        .map(|r| r.value)
+        .collect())
+}
+
+/// Reads `topic` with `group` from the earliest offset until `quiet` passes without
+/// a record (or `max` came), commits what it read, and returns the values.
+pub async fn read_and_commit(
+    kafka: &Kafka,
+    topic: &str,
+    group: &str,
+    max: usize,
+    quiet: Duration,
+) -> Result<Vec<String>> {
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    consumer.subscribe(&[topic])?;
+    let mut values = Vec::new();
+    while values.len() < max {
+        match tokio::time::timeout(quiet, consumer.recv()).await {
+            Ok(Ok(message)) => values.push(Record::of(&message).value),
+            Ok(Err(_transient)) => {}
+            Err(_) => break,
+        }
+    }
+    if !values.is_empty() {
+        consumer
+            .commit_consumer_state(CommitMode::Sync)
+            .context("committing")?;
+    }
+    Ok(values)
+}
+
+/// The offset `group` has committed for `partition` of `topic`, if any.
+pub async fn committed(
+    kafka: &Kafka,
+    topic: &str,
+    group: &str,
+    partition: i32,
+) -> Result<Option<i64>> {
+    let consumer: BaseConsumer = kafka.client_config().set("group.id", group).create()?;
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition(topic, partition);
+    let offsets = tokio::task::spawn_blocking(move || {
+        consumer.committed_offsets(partitions, Duration::from_secs(10))
+    })
+    .await?
+    .with_context(|| format!("asking for the committed offset of {group}"))?;
+    Ok(offsets.elements().first().and_then(|e| match e.offset() {
+        Offset::Offset(offset) => Some(offset),
+        _ => None,
+    }))
+}
+
+/// The first record `group` reads when it resumes partition 0 of `topic` from its
+/// committed offset (assigned directly, so no rebalance waits for a dead member's
+/// session to time out).
+pub async fn first_on_resume(kafka: &Kafka, topic: &str, group: &str) -> Result<Record> {
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition(topic, 0);
+    consumer.assign(&partitions)?;
+    let message =
+        crate::within(WAIT, "the group's next record", consumer.recv()).await??;
+    Ok(Record::of(&message))
+}
+
+/// Partition `partition` of `topic` as the cluster's metadata describes it now.
+async fn partition_metadata<T>(
+    kafka: &Kafka,
+    topic: &str,
+    partition: i32,
+    read: impl FnOnce(&MetadataPartition) -> T + Send + 'static,
+) -> Result<T>
+where
+    T: Send + 'static,
+{
+    let consumer: BaseConsumer = kafka.client_config().create()?;
+    let topic = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        let metadata = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .context("fetching metadata")?;
+        let found = metadata
+            .topics()
+            .first()
+            .and_then(|t| t.partitions().iter().find(|p| p.id() == partition))
+            .with_context(|| {
+                format!("no partition {partition} of {topic} in the metadata")
+            })?;
+        Ok(read(found))
+    })
+    .await?
+}
+
+/// The node id of the leader of `partition` of `topic`.
+pub async fn leader(kafka: &Kafka, topic: &str, partition: i32) -> Result<i32> {
+    partition_metadata(kafka, topic, partition, |p| p.leader()).await
+}
+
+/// The in-sync replicas of `partition` of `topic`.
+pub async fn isr(kafka: &Kafka, topic: &str, partition: i32) -> Result<Vec<i32>> {
+    partition_metadata(kafka, topic, partition, |p| p.isr().to_vec()).await
+}
+
+/// Waits (bounded by `timeout`) until node `node` is in the ISR of `partition`.
+pub async fn until_in_sync(
+    kafka: &Kafka,
+    topic: &str,
+    partition: i32,
+    node: i32,
+    timeout: Duration,
+) -> Result<()> {
+    let what = format!("node {node} to rejoin the ISR of {topic}");
+    crate::until(timeout, &what, Duration::from_millis(500), || async {
+        isr(kafka, topic, partition)
+            .await
+            .map(|isr| isr.contains(&node))
+            .map_err(|e| crate::LabError::step("reading the ISR", format!("{e:#}")))
+    })
+    .await?;
+    Ok(())
+}
+
+/// The state and member count of `group`, as the group coordinator reports them
+/// (`("Stable", 4)`), or `None` if the coordinator does not know it.
+pub async fn group_state(kafka: &Kafka, group: &str) -> Result<Option<(String, usize)>> {
+    let admin: BaseConsumer = kafka.client_config().create()?;
+    let name = group.to_string();
+    let groups = tokio::task::spawn_blocking(move || {
+        admin
+            .fetch_group_list(Some(&name), Duration::from_secs(10))
+            .map(|list| {
+                list.groups()
+                    .iter()
+                    .map(|g| (g.state().to_string(), g.members().len()))
+                    .collect::<Vec<_>>()
+            })
+    })
+    .await?
+    .with_context(|| format!("describing group {group}"))?;
+    Ok(groups.into_iter().next())
+}
+
+/// Counts what `consumer` (subscribed to `topic`) receives before a marker record
+/// that `producer` sends after the consumer joined: the records it could see from
+/// before. Markers are sent every second until one arrives (bounded: 60 s).
+pub async fn records_before_marker(
+    consumer: &StreamConsumer,
+    producer: &FutureProducer,
+    topic: &str,
+) -> Result<usize> {
+    let mut before = 0;
+    crate::within(Duration::from_secs(60), "a marker record", async {
+        loop {
+            produce_with(producer, topic, "k", &["marker".to_string()]).await?;
+            while let Ok(message) =
+                tokio::time::timeout(Duration::from_secs(1), consumer.recv()).await
+            {
+                match message?.payload() {
+                    Some(b"marker") => return anyhow::Ok(()),
+                    _ => before += 1,
+                }
+            }
+        }
+    })
+    .await??;
+    Ok(before)
+}

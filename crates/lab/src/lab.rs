@@ -1,0 +1,185 @@
+//! [`Lab`]: the backend this process uses, and how a whole topology starts on it.
+//!
+//! Starting a topology is the same on every backend that runs brokers: take the
+//! start lock, check the ports of the nodes that are not running, start them all,
+//! wait until each answers (and a RabbitMQ cluster has formed). Only the node's life
+//! cycle differs, and that is the backend's (see `backend`).
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use tokio::sync::OnceCell;
+
+use crate::backend::{Backend, native};
+use crate::rabbitmq::management::Management;
+use crate::{
+    Access, BackendKind, Broker, Endpoint, LabError, NodeLayout, Result, Topology, lease,
+    rabbitmq, select,
+};
+
+/// The lab of this process: the chosen backend and why it was chosen.
+pub struct Lab {
+    pub(crate) backend: Backend,
+    reason: String,
+}
+
+static LAB: OnceCell<Lab> = OnceCell::const_new();
+
+/// The lab of this process, chosen on first use (see [`select`] for the order).
+pub async fn lab() -> Result<&'static Lab> {
+    LAB.get_or_try_init(|| async {
+        let (backend, reason) = select::choose().await?;
+        Ok(Lab { backend, reason })
+    })
+    .await
+}
+
+impl Lab {
+    /// Which backend serves this run.
+    pub fn kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    /// Why that backend was chosen, in words for `lab status` and `doctor`.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// Stops every broker of this lab (native: processes; containers: removes them).
+    pub async fn down(&self) -> Result<()> {
+        self.backend.down().await
+    }
+
+    /// For each topology, whether each of its nodes is running now.
+    pub async fn status(&self) -> Vec<(Topology, Vec<bool>)> {
+        let mut rows = Vec::new();
+        for topology in Topology::ALL {
+            let nodes = topology.nodes().map(|node| self.backend.running(node));
+            rows.push((topology, join_all(nodes).await));
+        }
+        rows
+    }
+
+    /// Starts `topology` (if it is not running) and waits until it is ready.
+    pub async fn up(&self, topology: Topology) -> Result<Vec<Endpoint>> {
+        let _lease = lease::Lease::take(topology, Access::Shared).await?;
+        self.ensure(topology).await
+    }
+
+    /// Makes sure every node of `topology` runs and answers; returns the endpoints.
+    pub(crate) async fn ensure(&self, topology: Topology) -> Result<Vec<Endpoint>> {
+        if let Backend::External(external) = &self.backend {
+            return external.ensure(topology).await;
+        }
+        let timeout = self.backend.start_timeout();
+        let _starting = lease::exclusive(
+            &format!("{}.start", topology.slug()),
+            timeout * 3,
+            &format!("another process to finish starting the {topology}"),
+        )
+        .await?;
+        let mut stopped = Vec::new();
+        for node in topology.nodes() {
+            if !self.backend.running(node).await {
+                stopped.push(node);
+            }
+        }
+        for node in &stopped {
+            for port in node.host_ports() {
+                native::port_free(port, &node.to_string())?;
+            }
+        }
+        let starts = stopped.iter().map(|node| self.backend.start(*node));
+        join_all(starts)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>>>()?;
+        let waits = topology.nodes().map(|node| self.wait_ready(node));
+        join_all(waits)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>>>()?;
+        if topology == Topology::RabbitCluster {
+            self.await_rabbit_cluster(topology).await?;
+        }
+        Ok(topology.nodes().map(NodeLayout::endpoint).collect())
+    }
+
+    /// Starts one node on its existing data and waits until it answers.
+    pub(crate) async fn start_node(&self, node: NodeLayout) -> Result<()> {
+        if !self.backend.running(node).await {
+            for port in node.host_ports() {
+                native::port_free(port, &node.to_string())?;
+            }
+            self.backend.start(node).await?;
+        }
+        self.wait_ready(node).await
+    }
+
+    /// Stops one node: cleanly, or with SIGKILL when `kill`.
+    pub(crate) async fn stop_node(&self, node: NodeLayout, kill: bool) -> Result<()> {
+        self.backend.stop(node, kill).await
+    }
+
+    /// The text of a node's log.
+    pub(crate) async fn log(&self, node: NodeLayout) -> Result<String> {
+        self.backend.log(node).await
+    }
+
+    /// What to suggest when a client cannot reach `node` of this lab.
+    pub(crate) fn unreachable_hint(&self, node: NodeLayout) -> String {
+        match &self.backend {
+            Backend::External(external) => external.unreachable_hint(node),
+            backend => format!(
+                "the {} lab started it, so it was stopped or crashed since; {}",
+                backend.kind(),
+                backend.log_hint(node)
+            ),
+        }
+    }
+
+    /// Waits until `node` answers its clients; fails at once if it stopped running.
+    async fn wait_ready(&self, node: NodeLayout) -> Result<()> {
+        let endpoint = node.endpoint();
+        let what = format!("{node} to answer at {endpoint}");
+        let ready = crate::until(
+            self.backend.start_timeout(),
+            &what,
+            Duration::from_millis(250),
+            || async {
+                if !self.backend.running(node).await {
+                    return Err(LabError::step(
+                        format!("starting {node}"),
+                        format!("it stopped; {}", self.backend.log_hint(node)),
+                    ));
+                }
+                endpoint.answers(node.topology.size()).await
+            },
+        )
+        .await;
+        ready.map_err(|error| match error {
+            LabError::Timeout { what, after } => LabError::Timeout {
+                what: format!("{what}; {}", self.backend.log_hint(node)),
+                after,
+            },
+            other => other,
+        })
+    }
+
+    /// Waits until node 1 of the RabbitMQ cluster sees all three nodes running.
+    async fn await_rabbit_cluster(&self, topology: Topology) -> Result<()> {
+        debug_assert_eq!(topology.broker(), Broker::RabbitMq);
+        let first = topology.node(1);
+        let management = Management::new(
+            format!("http://127.0.0.1:{}", first.management_port()),
+            first.endpoint().as_str(),
+        );
+        let placement = self.backend.placement();
+        let names: Vec<String> = topology
+            .nodes()
+            .map(|node| rabbitmq::config::node_name(node, &placement))
+            .collect();
+        rabbitmq::probe::await_cluster(&management, &names, Duration::from_secs(120))
+            .await
+    }
+}

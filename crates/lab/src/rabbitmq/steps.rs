@@ -1,0 +1,290 @@
+//! RabbitMQ test steps, shared by the exercise checks, the proofs and the lab's own
+//! tests: declare, publish with confirms, count, consume, drain. Each is one broker
+//! operation with a bounded wait, and says in its error what it was doing.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use lab::rabbitmq::steps::{self, Acks};
+//! let rabbit = lab::rabbit().await?;
+//! let channel = rabbit.connect().await?.create_channel().await?;
+//! let queue = lab::unique_name("tasks");
+//! steps::durable_queue(&channel, &queue).await?;
+//! steps::publish_all(&channel, &queue, &steps::numbered("task", 10), true).await?;
+//! assert_eq!(steps::ready(&channel, &queue).await?, 10);
+//! let mut consumer = steps::consume(&channel, &queue, Acks::Auto).await?;
+//! let first = steps::next(&mut consumer).await?;
+//! assert_eq!(steps::body(&first), "task-1");
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicConsumeOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, Consumer};
+
+/// How long a step waits for one broker answer.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Queue arguments, e.g. `arguments([("x-max-length", AMQPValue::LongLongInt(5))])`.
+pub fn arguments<const N: usize>(pairs: [(&str, AMQPValue); N]) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (key, value) in pairs {
+        table.insert(key.into(), value);
+    }
+    table
+}
+
+/// A string argument value, e.g. `text("quorum")` for `x-queue-type`.
+pub fn text(value: &str) -> AMQPValue {
+    AMQPValue::LongString(value.into())
+}
+
+/// Declares a durable classic queue with `arguments`.
+pub async fn queue_with(
+    channel: &Channel,
+    queue: &str,
+    arguments: FieldTable,
+) -> Result<()> {
+    channel
+        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
+        .await
+        .with_context(|| format!("declaring durable queue {queue}"))?;
+    Ok(())
+}
+
+/// Declares a durable classic queue.
+pub async fn durable_queue(channel: &Channel, queue: &str) -> Result<()> {
+    queue_with(channel, queue, FieldTable::default()).await
+}
+
+/// Declares a quorum queue (always durable; replicated on a cluster).
+pub async fn quorum_queue(channel: &Channel, queue: &str) -> Result<()> {
+    let quorum = arguments([("x-queue-type", text("quorum"))]);
+    channel
+        .queue_declare(queue.into(), QueueDeclareOptions::durable(), quorum)
+        .await
+        .with_context(|| format!("declaring quorum queue {queue}"))?;
+    Ok(())
+}
+
+/// Declares a non-durable (transient) classic queue, not exclusive, not auto-deleted.
+pub async fn transient_queue(channel: &Channel, queue: &str) -> Result<()> {
+    let options = QueueDeclareOptions {
+        durable: false,
+        ..Default::default()
+    };
+    channel
+        .queue_declare(queue.into(), options, FieldTable::default())
+        .await
+        .with_context(|| format!("declaring non-durable queue {queue}"))?;
+    Ok(())
+}
+
+/// `prefix-1` .. `prefix-count`, numbered from 1 as delivery tags are.
+pub fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (1..=count).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+/// Properties of a persistent (delivery mode 2) or transient (1) message.
+pub fn persistence(persistent: bool) -> BasicProperties {
+    BasicProperties::default().with_delivery_mode(if persistent { 2 } else { 1 })
+}
+
+/// Turns publisher confirms on for `channel` (idempotent).
+pub async fn confirm_mode(channel: &Channel) -> Result<()> {
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .context("turning publisher confirms on")
+}
+
+/// Publishes `bodies` to `queue` through the default exchange with confirms on, as
+/// persistent or transient messages, and waits until the broker confirmed them all.
+pub async fn publish_all(
+    channel: &Channel,
+    queue: &str,
+    bodies: &[String],
+    persistent: bool,
+) -> Result<()> {
+    confirm_mode(channel).await?;
+    for body in bodies {
+        channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                persistence(persistent),
+            )
+            .await
+            .with_context(|| format!("publishing {body} to {queue}"))?;
+    }
+    let returned = crate::within(WAIT, "publisher confirms", channel.wait_for_confirms())
+        .await?
+        .context("waiting for publisher confirms")?;
+    anyhow::ensure!(
+        returned.is_empty(),
+        "a message to {queue} was returned unroutable"
+    );
+    Ok(())
+}
+
+/// Publishes one message (confirms must be on) and returns the broker's answer.
+pub async fn publish_one(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+    options: BasicPublishOptions,
+    body: &[u8],
+    properties: BasicProperties,
+) -> Result<Confirmation> {
+    let confirm = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            options,
+            body,
+            properties,
+        )
+        .await
+        .with_context(|| format!("publishing to {exchange:?} with key {routing_key}"))?;
+    Ok(crate::within(WAIT, "the broker's confirm", confirm).await??)
+}
+
+/// Messages ready for delivery (delivered-but-unacked ones are not counted).
+pub async fn ready(channel: &Channel, queue: &str) -> Result<u32> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    Ok(channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+        .with_context(|| format!("counting the messages of {queue}"))?
+        .message_count())
+}
+
+/// Ready messages of `queue`, or `None` if it does not exist. Asking for a missing
+/// queue closes the channel that asked, so each look opens a fresh channel.
+pub async fn ready_if_exists(
+    connection: &Connection,
+    queue: &str,
+) -> Result<Option<u32>> {
+    let channel = connection.create_channel().await?;
+    match ready(&channel, queue).await {
+        Ok(count) => Ok(Some(count)),
+        Err(error) if format!("{error:#}").contains("NOT_FOUND") => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Waits (bounded by `timeout`) until the number of messages ready in `queue`
+/// satisfies `want`; `what` says what was expected if it never does.
+pub async fn until_ready(
+    channel: &Channel,
+    queue: &str,
+    what: &str,
+    timeout: Duration,
+    want: impl Fn(u32) -> bool,
+) -> Result<()> {
+    crate::until(timeout, what, Duration::from_millis(50), || async {
+        ready(channel, queue)
+            .await
+            .map(&want)
+            .map_err(|e| crate::LabError::step("counting", format!("{e:#}")))
+    })
+    .await?;
+    Ok(())
+}
+
+/// Who acknowledges a consumer's deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acks {
+    /// The consumer acks each delivery (`no_ack: false`).
+    Manual,
+    /// The broker counts a delivery as acked once it is sent (`no_ack: true`).
+    Auto,
+}
+
+/// Subscribes to `queue` under a unique consumer tag.
+pub async fn consume(channel: &Channel, queue: &str, acks: Acks) -> Result<Consumer> {
+    let tag = crate::unique_name("consumer");
+    let options = BasicConsumeOptions {
+        no_ack: acks == Acks::Auto,
+        ..Default::default()
+    };
+    channel
+        .basic_consume(queue.into(), tag.into(), options, FieldTable::default())
+        .await
+        .with_context(|| format!("consuming from {queue}"))
+}
+
+/// The consumer's next delivery, within [`WAIT`].
+pub async fn next(consumer: &mut Consumer) -> Result<Delivery> {
+    crate::within(WAIT, "a delivery", consumer.next())
+        .await?
+        .context("the consumer was cancelled")?
+        .context("receiving a delivery")
+}
+
+/// A delivery's body as text.
+pub fn body(delivery: &Delivery) -> String {
+    String::from_utf8_lossy(&delivery.data).into_owned()
+}
+
+/// Counts deliveries on `consumer` until none has come for `quiet`.
+pub async fn count_until_quiet(
+    consumer: &mut Consumer,
+    quiet: Duration,
+) -> Result<usize> {
+    let mut count = 0;
+    while let Ok(Some(delivery)) = tokio::time::timeout(quiet, consumer.next()).await {
+        delivery?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Takes every message from `queue` with `basic.get` (auto-ack) and returns the
+/// bodies in queue order.
+pub async fn drain(channel: &Channel, queue: &str) -> Result<Vec<String>> {
+    let mut bodies = Vec::new();
+    while let Some(message) = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+        .await
+        .with_context(|| format!("getting a message from {queue}"))?
+    {
+        bodies.push(body(&message.delivery));
+    }
+    Ok(bodies)
+}
+
+/// Takes every message ready in `queue` and counts how often each `message_id`
+/// occurs (`<no message_id>` for messages without one).
+pub async fn message_ids(
+    connection: &Connection,
+    queue: &str,
+) -> Result<BTreeMap<String, usize>> {
+    let channel = connection.create_channel().await?;
+    let stored = ready(&channel, queue).await? as usize;
+    let mut consumer = consume(&channel, queue, Acks::Auto).await?;
+    let mut times = BTreeMap::new();
+    for _ in 0..stored {
+        let delivery = next(&mut consumer).await?;
+        let id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map_or_else(|| "<no message_id>".to_string(), |id| id.to_string());
+        *times.entry(id).or_insert(0) += 1;
+    }
+    Ok(times)
+}
