@@ -13,7 +13,7 @@ use lab::rabbitmq::steps::{
 };
 use lapin::options::{BasicAckOptions, BasicPublishOptions};
 use lapin::{Channel, Consumer};
-use proofs::{assert_key, bounded};
+use proofs::prove;
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -57,7 +57,7 @@ async fn queue_with_one_job(connection: &lapin::Connection) -> Result<(Channel, 
 
 #[tokio::test]
 async fn unacked_message_returns_to_queue() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "unacked_message_returns_to_queue", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let (setup, queue) = queue_with_one_job(&connection).await?;
@@ -77,15 +77,14 @@ async fn unacked_message_returns_to_queue() -> Result<()> {
         )
         .await
         .is_ok();
-        assert_key(CHAPTER, "unacked_message_returns_to_queue", back);
-        Ok(())
+        Ok(back)
     })
     .await
 }
 
 #[tokio::test]
 async fn acked_message_is_gone() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "acked_message_is_gone", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let (setup, queue) = queue_with_one_job(&connection).await?;
@@ -104,15 +103,14 @@ async fn acked_message_is_gone() -> Result<()> {
         let first_seen = next_body(&mut late, WAIT)
             .await?
             .context("the marker did not arrive")?;
-        assert_key(CHAPTER, "acked_message_is_gone", first_seen == "job");
-        Ok(())
+        Ok(first_seen == "job")
     })
     .await
 }
 
 #[tokio::test]
 async fn deliveries_to_two_consumers() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "deliveries_to_two_consumers", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let queue = lab::unique_name("work");
@@ -137,42 +135,39 @@ async fn deliveries_to_two_consumers() -> Result<()> {
             delivery?;
             deliveries += 1;
         }
-        assert_key(CHAPTER, "deliveries_to_two_consumers", deliveries as usize);
-        Ok(())
+        Ok(deliveries as usize)
     })
     .await
 }
 
 #[tokio::test]
 async fn unroutable_publish_is_confirmed() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "unroutable_publish_is_confirmed", async {
         let rabbit = lab::rabbit().await?;
         let channel = rabbit.connect().await?.create_channel().await?;
         let acked = publish(&channel, &lab::unique_name("no_such_queue"), "lost").await?;
-        assert_key(CHAPTER, "unroutable_publish_is_confirmed", acked);
-        Ok(())
+        Ok(acked)
     })
     .await
 }
 
 #[tokio::test]
 async fn publish_before_queue_exists() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "publish_before_queue_exists", async {
         let rabbit = lab::rabbit().await?;
         let channel = rabbit.connect().await?.create_channel().await?;
         let queue = lab::unique_name("jobs");
         publish(&channel, &queue, "too early").await?;
         durable_queue(&channel, &queue).await?;
         let count = ready(&channel, &queue).await?;
-        assert_key(CHAPTER, "publish_before_queue_exists", count as usize);
-        Ok(())
+        Ok(count as usize)
     })
     .await
 }
 
 #[tokio::test]
 async fn reading_deletes_records() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "reading_deletes_records", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 1, 1).await?;
@@ -183,15 +178,14 @@ async fn reading_deletes_records() -> Result<()> {
         let group_b = lab::unique_name("group_b");
         let quiet = Duration::from_secs(15);
         let b = kafka_steps::read_and_commit(&kafka, &topic, &group_b, 10, quiet).await?;
-        assert_key(CHAPTER, "reading_deletes_records", b.len() < 10);
-        Ok(())
+        Ok(b.len() < 10)
     })
     .await
 }
 
 #[tokio::test]
 async fn new_group_reads_earlier_records() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "new_group_reads_earlier_records", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 1, 1).await?;
@@ -207,15 +201,14 @@ async fn new_group_reads_earlier_records() -> Result<()> {
         let producer: FutureProducer = kafka.client_config().create()?;
         let old =
             kafka_steps::records_before_marker(&consumer, &producer, &topic).await?;
-        assert_key(CHAPTER, "new_group_reads_earlier_records", old);
-        Ok(())
+        Ok(old)
     })
     .await
 }
 
 #[tokio::test]
 async fn same_key_partitions() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "same_key_partitions", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("orders");
         kafka.create_topic(&topic, 3, 1).await?;
@@ -224,28 +217,26 @@ async fn same_key_partitions() -> Result<()> {
         let mut partitions: Vec<i32> = reports.iter().map(|(p, _)| *p).collect();
         partitions.sort();
         partitions.dedup();
-        assert_key(CHAPTER, "same_key_partitions", partitions.len());
-        Ok(())
+        Ok(partitions.len())
     })
     .await
 }
 
 #[tokio::test]
 async fn first_offset() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "first_offset", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 1, 1).await?;
         let reports = produce(&kafka, &topic, "k", &["first".to_string()]).await?;
-        assert_key(CHAPTER, "first_offset", reports[0].1);
-        Ok(())
+        Ok(reports[0].1)
     })
     .await
 }
 
 #[tokio::test]
 async fn replicated_record_survives_broker_kill() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "replicated_record_survives_broker_kill", async {
         let cluster = lab::kafka_cluster_with_faults().await?;
         let topic = lab::unique_name("payments");
         cluster.create_topic(&topic, 1, 3).await?;
@@ -262,12 +253,7 @@ async fn replicated_record_survives_broker_kill() -> Result<()> {
         let read = kafka_steps::read_and_commit(&cluster, &topic, &group, 1, quiet).await;
         // Bring the node back before judging, so the cluster is whole for the next proof.
         cluster.start(leader).await?;
-        assert_key(
-            CHAPTER,
-            "replicated_record_survives_broker_kill",
-            read? == ["payment-1"],
-        );
-        Ok(())
+        Ok(read? == ["payment-1"])
     })
     .await
 }

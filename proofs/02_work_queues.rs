@@ -11,7 +11,7 @@ use lab::rabbitmq::steps::{
 };
 use lapin::Consumer;
 use lapin::options::{BasicAckOptions, BasicQosOptions};
-use proofs::{Scene, assert_key, bounded};
+use proofs::{Scene, prove};
 
 const CHAPTER: &str = "02_work_queues";
 
@@ -30,7 +30,7 @@ async fn ack_after(mut consumer: Consumer, pace: Duration) -> Result<usize> {
 
 #[tokio::test]
 async fn round_robin_ignores_speed() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "round_robin_ignores_speed", async {
         let scene = Scene::new("tasks").await?;
         // A: quick worker; B: would take 1 s per message, so it never gets to ack
         // within this proof. No basic_qos on either channel.
@@ -45,15 +45,14 @@ async fn round_robin_ignores_speed() -> Result<()> {
         let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
         a.close(200, "done".into()).await?;
         fast.await??;
-        assert_key(CHAPTER, "round_robin_ignores_speed", to_b);
-        Ok(())
+        Ok(to_b)
     })
     .await
 }
 
 #[tokio::test]
 async fn prefetch_one_slow_worker_gets_fewer() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "prefetch_one_slow_worker_gets_fewer", async {
         let scene = Scene::new("tasks").await?;
         let mut workers = Vec::new();
         let mut channels = Vec::new();
@@ -86,15 +85,14 @@ async fn prefetch_one_slow_worker_gets_fewer() -> Result<()> {
         let (fast, slow) = (done[0], done[1]);
         assert_eq!(fast + slow, 10, "every task is done once");
         println!("fast worker: {fast} tasks, slow worker: {slow}");
-        assert_key(CHAPTER, "prefetch_one_slow_worker_gets_fewer", slow < 5);
-        Ok(())
+        Ok(slow < 5)
     })
     .await
 }
 
 #[tokio::test]
 async fn prefetch_is_per_consumer() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "prefetch_is_per_consumer", async {
         let scene = Scene::new("tasks").await?;
         publish_all(&scene.setup, &scene.queue, &numbered("task", 50), true).await?;
         let channel = scene.connection.create_channel().await?;
@@ -116,30 +114,28 @@ async fn prefetch_is_per_consumer() -> Result<()> {
             50 - unacked,
             "the rest stays ready"
         );
-        assert_key(CHAPTER, "prefetch_is_per_consumer", unacked);
-        Ok(())
+        Ok(unacked)
     })
     .await
 }
 
 #[tokio::test]
 async fn auto_ack_ignores_prefetch() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "auto_ack_ignores_prefetch", async {
         let scene = Scene::new("tasks").await?;
         publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
         let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
         let mut consumer = consume(&channel, &scene.queue, Acks::Auto).await?;
         let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
-        assert_key(CHAPTER, "auto_ack_ignores_prefetch", sent);
-        Ok(())
+        Ok(sent)
     })
     .await
 }
 
 #[tokio::test]
 async fn message_count_excludes_unacked() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "message_count_excludes_unacked", async {
         let scene = Scene::new("tasks").await?;
         publish_all(&scene.setup, &scene.queue, &numbered("task", 5), true).await?;
         let channel = scene.connection.create_channel().await?;
@@ -148,32 +144,30 @@ async fn message_count_excludes_unacked() -> Result<()> {
         let _working_on = lab::within(WAIT, "the first task", consumer.next())
             .await?
             .context("the consumer was cancelled")??;
-        assert_key(
-            CHAPTER,
-            "message_count_excludes_unacked",
-            ready(&scene.setup, &scene.queue).await? as usize,
-        );
-        Ok(())
+        Ok(ready(&scene.setup, &scene.queue).await? as usize)
     })
     .await
 }
 
 #[tokio::test]
 async fn late_worker_gets_nothing_without_prefetch() -> Result<()> {
-    bounded(async {
-        let scene = Scene::new("tasks").await?;
-        let a = scene.connection.create_channel().await?;
-        let mut busy = consume(&a, &scene.queue, Acks::Manual).await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
-        // A takes its first task and works on it (never acks within the proof).
-        lab::within(WAIT, "A's first task", busy.next())
-            .await?
-            .context("the consumer was cancelled")??;
-        let b = scene.connection.create_channel().await?;
-        let mut helper = consume(&b, &scene.queue, Acks::Manual).await?;
-        let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
-        assert_key(CHAPTER, "late_worker_gets_nothing_without_prefetch", to_b);
-        Ok(())
-    })
+    prove(
+        CHAPTER,
+        "late_worker_gets_nothing_without_prefetch",
+        async {
+            let scene = Scene::new("tasks").await?;
+            let a = scene.connection.create_channel().await?;
+            let mut busy = consume(&a, &scene.queue, Acks::Manual).await?;
+            publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+            // A takes its first task and works on it (never acks within the proof).
+            lab::within(WAIT, "A's first task", busy.next())
+                .await?
+                .context("the consumer was cancelled")??;
+            let b = scene.connection.create_channel().await?;
+            let mut helper = consume(&b, &scene.queue, Acks::Manual).await?;
+            let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
+            Ok(to_b)
+        },
+    )
     .await
 }

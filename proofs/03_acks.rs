@@ -15,7 +15,7 @@ use lab::rabbitmq::steps::{
 };
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicQosOptions};
 use lapin::{Channel, Consumer};
-use proofs::{Scene, assert_key, bounded};
+use proofs::{Scene, prove};
 
 const CHAPTER: &str = "03_acks";
 
@@ -47,7 +47,7 @@ async fn closed_by_broker(channel: &Channel, consumer: &mut Consumer) -> Result<
 
 #[tokio::test]
 async fn killed_consumer_message_is_redelivered() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "killed_consumer_message_is_redelivered", async {
         let scene = Scene::new("jobs").await?;
         publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
@@ -70,19 +70,14 @@ async fn killed_consumer_message_is_redelivered() -> Result<()> {
         let mut next_consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
         let delivery = next(&mut next_consumer).await?;
         assert_eq!(body(&delivery), "job");
-        assert_key(
-            CHAPTER,
-            "killed_consumer_message_is_redelivered",
-            delivery.redelivered,
-        );
-        Ok(())
+        Ok(delivery.redelivered)
     })
     .await
 }
 
 #[tokio::test]
 async fn auto_ack_consumer_killed_loses_messages() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "auto_ack_consumer_killed_loses_messages", async {
         let scene = Scene::new("jobs").await?;
         let sent = numbered("job", 100);
         publish_all(&scene.setup, &scene.queue, &sent, true).await?;
@@ -114,15 +109,14 @@ async fn auto_ack_consumer_killed_loses_messages() -> Result<()> {
             lost, 90,
             "the 90 received but unprocessed messages are lost"
         );
-        assert_key(CHAPTER, "auto_ack_consumer_killed_loses_messages", left);
-        Ok(())
+        Ok(left)
     })
     .await
 }
 
 #[tokio::test]
 async fn double_ack_closes_channel() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "double_ack_closes_channel", async {
         let scene = Scene::new("jobs").await?;
         publish_all(&scene.setup, &scene.queue, &numbered("job", 2), true).await?;
 
@@ -139,19 +133,14 @@ async fn double_ack_closes_channel() -> Result<()> {
             why.contains("PRECONDITION_FAILED") && why.contains("unknown delivery tag"),
             "{why}"
         );
-        assert_key(
-            CHAPTER,
-            "double_ack_closes_channel",
-            !channel.status().connected(),
-        );
-        Ok(())
+        Ok(!channel.status().connected())
     })
     .await
 }
 
 #[tokio::test]
 async fn ack_on_another_channel_fails() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "ack_on_another_channel_fails", async {
         let scene = Scene::new("jobs").await?;
         publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
@@ -180,15 +169,14 @@ async fn ack_on_another_channel_fails() -> Result<()> {
         )
         .await
         .is_ok();
-        assert_key(CHAPTER, "ack_on_another_channel_fails", !back);
-        Ok(())
+        Ok(!back)
     })
     .await
 }
 
 #[tokio::test]
 async fn requeued_message_keeps_its_position() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "requeued_message_keeps_its_position", async {
         let scene = Scene::new("jobs").await?;
         publish_all(&scene.setup, &scene.queue, &numbered("m", 5), true).await?;
 
@@ -205,19 +193,14 @@ async fn requeued_message_keeps_its_position() -> Result<()> {
             .await?;
         let again = next(&mut consumer).await?;
         assert!(again.redelivered || body(&again) != "m-1");
-        assert_key(
-            CHAPTER,
-            "requeued_message_keeps_its_position",
-            body(&again) == "m-1",
-        );
-        Ok(())
+        Ok(body(&again) == "m-1")
     })
     .await
 }
 
 #[tokio::test]
 async fn nack_without_requeue_drops() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "nack_without_requeue_drops", async {
         let scene = Scene::new("jobs").await?;
         publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
@@ -232,19 +215,14 @@ async fn nack_without_requeue_drops() -> Result<()> {
             .await?;
         // Closing the channel would put back anything still unacknowledged.
         channel.close(200, "done".into()).await?;
-        assert_key(
-            CHAPTER,
-            "nack_without_requeue_drops",
-            ready(&scene.setup, &scene.queue).await? as usize,
-        );
-        Ok(())
+        Ok(ready(&scene.setup, &scene.queue).await? as usize)
     })
     .await
 }
 
 #[tokio::test]
 async fn ack_multiple_up_to_tag() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "ack_multiple_up_to_tag", async {
         let scene = Scene::new("jobs").await?;
         publish_all(&scene.setup, &scene.queue, &numbered("job", 10), true).await?;
 
@@ -271,12 +249,7 @@ async fn ack_multiple_up_to_tag() -> Result<()> {
         back?;
         // Let the requeue settle before counting.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_key(
-            CHAPTER,
-            "ack_multiple_up_to_tag",
-            ready(&scene.setup, &scene.queue).await? as usize,
-        );
-        Ok(())
+        Ok(ready(&scene.setup, &scene.queue).await? as usize)
     })
     .await
 }

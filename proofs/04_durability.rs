@@ -15,7 +15,7 @@ use lab::rabbitmq::steps::{
     ready_if_exists, text, transient_queue,
 };
 use lapin::options::QueueDeclareOptions;
-use proofs::{assert_key, bounded};
+use proofs::prove;
 use tokio::sync::OnceCell;
 
 const CHAPTER: &str = "04_durability";
@@ -94,74 +94,61 @@ async fn restart_experiment() -> Result<AfterRestart> {
 
 #[tokio::test]
 async fn transient_messages_lost_on_restart() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "transient_messages_lost_on_restart", async {
         let left = after_restart()
             .await?
             .transient_in_durable
             .context("the durable queue is gone")?;
-        assert_key(CHAPTER, "transient_messages_lost_on_restart", left as usize);
-        Ok(())
+        Ok(left as usize)
     })
     .await
 }
 
 #[tokio::test]
 async fn persistent_messages_survive_restart() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "persistent_messages_survive_restart", async {
         let left = after_restart()
             .await?
             .persistent_in_durable
             .context("the durable queue is gone")?;
-        assert_key(
-            CHAPTER,
-            "persistent_messages_survive_restart",
-            left as usize,
-        );
-        Ok(())
+        Ok(left as usize)
     })
     .await
 }
 
 #[tokio::test]
 async fn quorum_queue_keeps_transient_messages() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "quorum_queue_keeps_transient_messages", async {
         let left = after_restart()
             .await?
             .transient_in_quorum
             .context("the quorum queue is gone")?;
-        assert_key(
-            CHAPTER,
-            "quorum_queue_keeps_transient_messages",
-            left as usize,
-        );
-        Ok(())
+        Ok(left as usize)
     })
     .await
 }
 
 #[tokio::test]
 async fn non_durable_queue_survives_restart() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "non_durable_queue_survives_restart", async {
         let exists = after_restart().await?.persistent_in_non_durable.is_some();
-        assert_key(CHAPTER, "non_durable_queue_survives_restart", exists);
-        Ok(())
+        Ok(exists)
     })
     .await
 }
 
 #[tokio::test]
 async fn unacked_message_survives_restart() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "unacked_message_survives_restart", async {
         let back = after_restart().await?.delivered_unacked == Some(1);
-        assert_key(CHAPTER, "unacked_message_survives_restart", back);
-        Ok(())
+        Ok(back)
     })
     .await
 }
 
 #[tokio::test]
 async fn quorum_queue_cannot_be_non_durable() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "quorum_queue_cannot_be_non_durable", async {
         let rabbit = lab::rabbit().await?;
         let channel = rabbit.connect().await?.create_channel().await?;
         let quorum = arguments([("x-queue-type", text("quorum"))]);
@@ -182,19 +169,14 @@ async fn quorum_queue_cannot_be_non_durable() -> Result<()> {
         if let Err(error) = &declared {
             println!("refused: {error}");
         }
-        assert_key(
-            CHAPTER,
-            "quorum_queue_cannot_be_non_durable",
-            declared.is_ok(),
-        );
-        Ok(())
+        Ok(declared.is_ok())
     })
     .await
 }
 
 #[tokio::test]
 async fn non_durable_classic_queue_allowed_in_4_0() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "non_durable_classic_queue_allowed_in_4_0", async {
         let rabbit = lab::rabbit().await?;
         let version = rabbit.server_version().await?;
         assert!(
@@ -212,12 +194,7 @@ async fn non_durable_classic_queue_allowed_in_4_0() -> Result<()> {
                 .queue_delete(queue.as_str().into(), Default::default())
                 .await?;
         }
-        assert_key(
-            CHAPTER,
-            "non_durable_classic_queue_allowed_in_4_0",
-            declared.is_ok(),
-        );
-        Ok(())
+        Ok(declared.is_ok())
     })
     .await
 }

@@ -16,7 +16,7 @@ use lab::rabbitmq::steps::{
 use lapin::options::BasicPublishOptions;
 use lapin::types::AMQPValue;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
-use proofs::{assert_key, bounded};
+use proofs::prove;
 use tokio::sync::OnceCell;
 
 const CHAPTER: &str = "05_publisher_confirms";
@@ -52,7 +52,7 @@ async fn confirming_channel(connection: &Connection) -> Result<Channel> {
 
 #[tokio::test]
 async fn confirm_without_consumer() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "confirm_without_consumer", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let channel = confirming_channel(&connection).await?;
@@ -64,82 +64,79 @@ async fn confirm_without_consumer() -> Result<()> {
             1,
             "the message waits in the queue"
         );
-        assert_key(CHAPTER, "confirm_without_consumer", answer.is_ack());
-        Ok(())
+        Ok(answer.is_ack())
     })
     .await
 }
 
 #[tokio::test]
 async fn mandatory_unroutable_is_returned_and_acked() -> Result<()> {
-    bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let channel = confirming_channel(&connection).await?;
-        let nowhere = lab::unique_name("no_such_queue");
-        let answer = publish_one(&channel, &nowhere, true, "payment").await?;
-        let acked = answer.is_ack();
-        let returned = answer.take_message();
-        if let Some(returned) = &returned {
-            println!(
-                "returned: {} {}, then acked: {acked}",
-                returned.reply_code, returned.reply_text
-            );
-            assert_eq!(returned.reply_code, 312, "NO_ROUTE");
-        }
-        assert_key(
-            CHAPTER,
-            "mandatory_unroutable_is_returned_and_acked",
-            acked && returned.is_some(),
-        );
-        Ok(())
-    })
+    prove(
+        CHAPTER,
+        "mandatory_unroutable_is_returned_and_acked",
+        async {
+            let rabbit = lab::rabbit().await?;
+            let connection = rabbit.connect().await?;
+            let channel = confirming_channel(&connection).await?;
+            let nowhere = lab::unique_name("no_such_queue");
+            let answer = publish_one(&channel, &nowhere, true, "payment").await?;
+            let acked = answer.is_ack();
+            let returned = answer.take_message();
+            if let Some(returned) = &returned {
+                println!(
+                    "returned: {} {}, then acked: {acked}",
+                    returned.reply_code, returned.reply_text
+                );
+                assert_eq!(returned.reply_code, 312, "NO_ROUTE");
+            }
+            Ok(acked && returned.is_some())
+        },
+    )
     .await
 }
 
 #[tokio::test]
 async fn publish_without_confirms_reports_no_error() -> Result<()> {
-    bounded(async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let channel = connection.create_channel().await?;
-        let missing_exchange = lab::unique_name("no_such_exchange");
-        let published = channel
-            .basic_publish(
-                missing_exchange.as_str().into(),
-                "payments".into(),
-                BasicPublishOptions::default(),
-                b"payment",
-                BasicProperties::default().with_delivery_mode(2),
+    prove(
+        CHAPTER,
+        "publish_without_confirms_reports_no_error",
+        async {
+            let rabbit = lab::rabbit().await?;
+            let connection = rabbit.connect().await?;
+            let channel = connection.create_channel().await?;
+            let missing_exchange = lab::unique_name("no_such_exchange");
+            let published = channel
+                .basic_publish(
+                    missing_exchange.as_str().into(),
+                    "payments".into(),
+                    BasicPublishOptions::default(),
+                    b"payment",
+                    BasicProperties::default().with_delivery_mode(2),
+                )
+                .await;
+            let answer = match published {
+                Ok(confirm) => lab::within(WAIT, "the PublisherConfirm", confirm).await?,
+                Err(error) => Err(error),
+            };
+            println!("publish: {answer:?}");
+            let reported_error = answer.is_err();
+            // The broker closes the channel all the same, a moment later.
+            lab::until(
+                Duration::from_secs(10),
+                "the broker to close the channel",
+                Duration::from_millis(20),
+                || async { Ok(!channel.status().connected()) },
             )
-            .await;
-        let answer = match published {
-            Ok(confirm) => lab::within(WAIT, "the PublisherConfirm", confirm).await?,
-            Err(error) => Err(error),
-        };
-        println!("publish: {answer:?}");
-        let reported_error = answer.is_err();
-        // The broker closes the channel all the same, a moment later.
-        lab::until(
-            Duration::from_secs(10),
-            "the broker to close the channel",
-            Duration::from_millis(20),
-            || async { Ok(!channel.status().connected()) },
-        )
-        .await?;
-        assert_key(
-            CHAPTER,
-            "publish_without_confirms_reports_no_error",
-            reported_error,
-        );
-        Ok(())
-    })
+            .await?;
+            Ok(reported_error)
+        },
+    )
     .await
 }
 
 #[tokio::test]
 async fn full_queue_nacks_publish() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "full_queue_nacks_publish", async {
         let rabbit = lab::rabbit().await?;
         let connection = rabbit.connect().await?;
         let channel = confirming_channel(&connection).await?;
@@ -152,8 +149,7 @@ async fn full_queue_nacks_publish() -> Result<()> {
         let first = publish_one(&channel, &queue, false, "first").await?;
         let second = publish_one(&channel, &queue, false, "second").await?;
         assert!(first.is_ack(), "the first message fits");
-        assert_key(CHAPTER, "full_queue_nacks_publish", second.is_nack());
-        Ok(())
+        Ok(second.is_nack())
     })
     .await
 }
@@ -297,28 +293,26 @@ async fn publish_round(
 
 #[tokio::test]
 async fn confirmed_messages_survive_restart_midstream() -> Result<()> {
-    bounded(async {
-        let all_there = midstream().await?.confirmed_missing == 0;
-        assert_key(
-            CHAPTER,
-            "confirmed_messages_survive_restart_midstream",
-            all_there,
-        );
-        Ok(())
-    })
+    prove(
+        CHAPTER,
+        "confirmed_messages_survive_restart_midstream",
+        async {
+            let all_there = midstream().await?.confirmed_missing == 0;
+            Ok(all_there)
+        },
+    )
     .await
 }
 
 #[tokio::test]
 async fn republishing_unconfirmed_makes_duplicates() -> Result<()> {
-    bounded(async {
-        let duplicates = midstream().await?.duplicates;
-        assert_key(
-            CHAPTER,
-            "republishing_unconfirmed_makes_duplicates",
-            duplicates > 0,
-        );
-        Ok(())
-    })
+    prove(
+        CHAPTER,
+        "republishing_unconfirmed_makes_duplicates",
+        async {
+            let duplicates = midstream().await?.duplicates;
+            Ok(duplicates > 0)
+        },
+    )
     .await
 }

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use lab::kafka::steps::{WAIT, read_values};
-use proofs::{assert_key, bounded};
+use proofs::prove;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -30,7 +30,7 @@ async fn send(
 
 #[tokio::test]
 async fn same_key_partitions() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "same_key_partitions", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("orders");
         kafka.create_topic(&topic, 3, 1).await?;
@@ -49,15 +49,14 @@ async fn same_key_partitions() -> Result<()> {
         }
         partitions.sort();
         partitions.dedup();
-        assert_key(CHAPTER, "same_key_partitions", partitions.len());
-        Ok(())
+        Ok(partitions.len())
     })
     .await
 }
 
 #[tokio::test]
 async fn fifth_same_key_offset() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "fifth_same_key_offset", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("orders");
         kafka.create_topic(&topic, 3, 1).await?;
@@ -67,15 +66,14 @@ async fn fifth_same_key_offset() -> Result<()> {
             last = send(&producer, &topic, "customer-7", None, &format!("order-{i}"))
                 .await?;
         }
-        assert_key(CHAPTER, "fifth_same_key_offset", last.1);
-        Ok(())
+        Ok(last.1)
     })
     .await
 }
 
 #[tokio::test]
 async fn production_order_across_partitions() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "production_order_across_partitions", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 3, 1).await?;
@@ -106,19 +104,14 @@ async fn production_order_across_partitions() -> Result<()> {
             );
         }
         // ...but across partitions the consumer gets them in whatever order it fetched.
-        assert_key(
-            CHAPTER,
-            "production_order_across_partitions",
-            received == produced,
-        );
-        Ok(())
+        Ok(received == produced)
     })
     .await
 }
 
 #[tokio::test]
 async fn partitioners_agree() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "partitioners_agree", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("orders");
         kafka.create_topic(&topic, 6, 1).await?;
@@ -134,15 +127,14 @@ async fn partitioners_agree() -> Result<()> {
             let (b, _) = send(&java, &topic, &key, None, "java").await?;
             agree &= a == b;
         }
-        assert_key(CHAPTER, "partitioners_agree", agree);
-        Ok(())
+        Ok(agree)
     })
     .await
 }
 
 #[tokio::test]
 async fn idempotent_with_acks_one_is_created() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "idempotent_with_acks_one_is_created", async {
         let kafka = lab::kafka().await?;
         let created: Result<FutureProducer, _> = kafka
             .client_config()
@@ -152,19 +144,14 @@ async fn idempotent_with_acks_one_is_created() -> Result<()> {
         // The same acks without idempotence is accepted: the refusal is the conflict.
         let plain: FutureProducer = kafka.client_config().set("acks", "1").create()?;
         drop(plain);
-        assert_key(
-            CHAPTER,
-            "idempotent_with_acks_one_is_created",
-            created.is_ok(),
-        );
-        Ok(())
+        Ok(created.is_ok())
     })
     .await
 }
 
 #[tokio::test]
 async fn acks_zero_report_has_offset() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "acks_zero_report_has_offset", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("events");
         kafka.create_topic(&topic, 1, 1).await?;
@@ -174,8 +161,7 @@ async fn acks_zero_report_has_offset() -> Result<()> {
         // The record is stored nevertheless (it is the topic's first record, offset 0).
         let stored = read_values(&kafka, &topic, 1).await?;
         assert_eq!(stored, ["fire"], "the acks=0 record should be in the log");
-        assert_key(CHAPTER, "acks_zero_report_has_offset", offset >= 0);
-        Ok(())
+        Ok(offset >= 0)
     })
     .await
 }

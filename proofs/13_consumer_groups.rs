@@ -11,7 +11,7 @@ use lab::kafka::steps::{
     WAIT, committed, first_on_resume, group_state, read_and_commit,
     records_before_marker, topic_with,
 };
-use proofs::{assert_key, bounded};
+use proofs::prove;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
@@ -38,31 +38,29 @@ async fn seen_before_joining(
 
 #[tokio::test]
 async fn default_reset_reads_old_records() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "default_reset_reads_old_records", async {
         let kafka = lab::kafka().await?;
         let topic = topic_with(&kafka, "events", 10).await?;
         let seen = seen_before_joining(&kafka, &topic, None).await?;
-        assert_key(CHAPTER, "default_reset_reads_old_records", seen);
-        Ok(())
+        Ok(seen)
     })
     .await
 }
 
 #[tokio::test]
 async fn earliest_reads_old_records() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "earliest_reads_old_records", async {
         let kafka = lab::kafka().await?;
         let topic = topic_with(&kafka, "events", 10).await?;
         let seen = seen_before_joining(&kafka, &topic, Some("earliest")).await?;
-        assert_key(CHAPTER, "earliest_reads_old_records", seen);
-        Ok(())
+        Ok(seen)
     })
     .await
 }
 
 #[tokio::test]
 async fn second_group_reads_again() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "second_group_reads_again", async {
         let kafka = lab::kafka().await?;
         let topic = topic_with(&kafka, "events", 10).await?;
         let quiet = Duration::from_secs(10);
@@ -70,15 +68,14 @@ async fn second_group_reads_again() -> Result<()> {
         let first = read_and_commit(&kafka, &topic, &a, usize::MAX, quiet).await?;
         assert_eq!(first.len(), 10, "group A should read all 10 records");
         let second = read_and_commit(&kafka, &topic, &b, usize::MAX, quiet).await?;
-        assert_key(CHAPTER, "second_group_reads_again", second.len());
-        Ok(())
+        Ok(second.len())
     })
     .await
 }
 
 #[tokio::test]
 async fn committed_offset_after_processing() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "committed_offset_after_processing", async {
         let kafka = lab::kafka().await?;
         let topic = topic_with(&kafka, "events", 10).await?;
         let group = lab::unique_name("group");
@@ -98,15 +95,14 @@ async fn committed_offset_after_processing() -> Result<()> {
             }
         }
         let offset = committed(&kafka, &topic, &group, 0).await?.unwrap_or(-1);
-        assert_key(CHAPTER, "committed_offset_after_processing", offset);
-        Ok(())
+        Ok(offset)
     })
     .await
 }
 
 #[tokio::test]
 async fn idle_consumers() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "idle_consumers", async {
         let kafka = lab::kafka().await?;
         let topic = lab::unique_name("orders");
         kafka.create_topic(&topic, 3, 1).await?;
@@ -156,8 +152,7 @@ async fn idle_consumers() -> Result<()> {
         for poller in pollers {
             poller.abort();
         }
-        assert_key(CHAPTER, "idle_consumers", idle??);
-        Ok(())
+        idle?
     })
     .await
 }
@@ -189,20 +184,18 @@ async fn record_three_redelivered(mode: &str) -> Result<bool> {
 
 #[tokio::test]
 async fn auto_store_kill_redelivers() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "auto_store_kill_redelivers", async {
         let again = record_three_redelivered("auto-store").await?;
-        assert_key(CHAPTER, "auto_store_kill_redelivers", again);
-        Ok(())
+        Ok(again)
     })
     .await
 }
 
 #[tokio::test]
 async fn manual_store_kill_redelivers() -> Result<()> {
-    bounded(async {
+    prove(CHAPTER, "manual_store_kill_redelivers", async {
         let again = record_three_redelivered("manual-store").await?;
-        assert_key(CHAPTER, "manual_store_kill_redelivers", again);
-        Ok(())
+        Ok(again)
     })
     .await
 }

@@ -1,7 +1,8 @@
 //! Helpers for proofs: each proof observes a quiz answer on a live broker and
 //! compares it with the key in the quiz file (the only copy of the key).
 //!
-//! - [`assert_key`]: the comparison, naming the question when they differ.
+//! - [`prove`]: runs one proof, bounded, and compares what it observed with the
+//!   key ([`assert_key`]), naming the question when they differ.
 //! - [`Scene`]: where most RabbitMQ proofs start. The broker steps themselves are
 //!   the lab's ([`lab::rabbitmq::steps`], [`lab::kafka::steps`]), shared with the
 //!   exercise checks.
@@ -75,11 +76,28 @@ pub fn assert_key(chapter: &str, slug: &str, observed: impl Into<Observed>) {
     );
 }
 
-/// Bounds a proof as a whole, so it fails instead of hanging.
-pub async fn bounded(
-    proof: impl Future<Output = anyhow::Result<()>>,
+/// Runs one proof: `experiment` observes the answer on a live broker (bounded as a
+/// whole, so it fails instead of hanging), and what it observed must be the answer
+/// key of question `slug` of `chapter`.
+///
+/// ```no_run
+/// # async fn demo() -> anyhow::Result<()> {
+/// proofs::prove("01_first_contact", "first_offset", async {
+///     let offset: i64 = 0; // ... produce a record, read its delivery report ...
+///     Ok(offset)
+/// })
+/// .await
+/// # }
+/// ```
+pub async fn prove<T: Into<Observed>>(
+    chapter: &str,
+    slug: &str,
+    experiment: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<()> {
-    lab::within(Duration::from_secs(240), "the proof to finish", proof).await?
+    let what = format!("the proof of {chapter}/{slug} to finish");
+    let observed = lab::within(Duration::from_secs(240), what, experiment).await??;
+    assert_key(chapter, slug, observed);
+    Ok(())
 }
 
 /// Where most RabbitMQ proofs start: the lab's single RabbitMQ, a connection, a

@@ -153,6 +153,7 @@ async fn test(cargo_args: &[String]) -> Result<ExitCode> {
     let root = root();
     let info = workbook::Info::load(&root)?;
     results::forget(&root);
+    let before = results::fingerprint(&root)?;
     let mut command =
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command.args(["test", "--workspace"]);
@@ -168,7 +169,7 @@ async fn test(cargo_args: &[String]) -> Result<ExitCode> {
     }
     // Only the whole suite counts as proven: with filters, some tests did not run.
     if cargo_args.is_empty() {
-        results::record_pass(&root)?;
+        results::record_pass(&root, &before)?;
     }
     Ok(ExitCode::SUCCESS)
 }
