@@ -8,12 +8,11 @@ use anyhow::{Context, Result};
 use futures::StreamExt;
 use lab::kafka::steps::{self as kafka_steps, numbered, produce};
 use lab::rabbitmq::steps::{
-    Acks, WAIT, confirm_mode, consume, durable_queue, persistence, publish_one, ready,
-    until_ready,
+    Acks, WAIT, consume, durable_queue, publish_persistent, ready, until_ready,
 };
-use lapin::options::{BasicAckOptions, BasicPublishOptions};
+use lapin::options::BasicAckOptions;
 use lapin::{Channel, Consumer};
-use proofs::prove;
+use proofs::proof;
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -22,17 +21,7 @@ const CHAPTER: &str = "01_first_contact";
 /// Publishes `body` through the default exchange with confirms on; returns whether
 /// the broker acked it.
 async fn publish(channel: &Channel, routing_key: &str, body: &str) -> Result<bool> {
-    confirm_mode(channel).await?;
-    let options = BasicPublishOptions::default();
-    let answer = publish_one(
-        channel,
-        "",
-        routing_key,
-        options,
-        body.as_bytes(),
-        persistence(true),
-    )
-    .await?;
+    let answer = publish_persistent(channel, routing_key, false, body).await?;
     Ok(answer.is_ack())
 }
 
@@ -55,205 +44,162 @@ async fn queue_with_one_job(connection: &lapin::Connection) -> Result<(Channel, 
     Ok((setup, queue))
 }
 
-#[tokio::test]
-async fn unacked_message_returns_to_queue() -> Result<()> {
-    prove(CHAPTER, "unacked_message_returns_to_queue", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let (setup, queue) = queue_with_one_job(&connection).await?;
-        let worker = connection.create_channel().await?;
-        let mut consumer = consume(&worker, &queue, Acks::Manual).await?;
-        next_body(&mut consumer, WAIT)
-            .await?
-            .context("the job was not delivered")?;
-        // The worker "dies" without acking: its channel closes.
-        worker.close(200, "worker gone".into()).await?;
-        let back = until_ready(
-            &setup,
-            &queue,
-            "the job to be ready again",
-            Duration::from_secs(10),
-            |n| n == 1,
-        )
+proof!(unacked_message_returns_to_queue, async {
+    let rabbit = lab::rabbit().await?;
+    let connection = rabbit.connect().await?;
+    let (setup, queue) = queue_with_one_job(&connection).await?;
+    let worker = connection.create_channel().await?;
+    let mut consumer = consume(&worker, &queue, Acks::Manual).await?;
+    next_body(&mut consumer, WAIT)
+        .await?
+        .context("the job was not delivered")?;
+    // The worker "dies" without acking: its channel closes.
+    worker.close(200, "worker gone".into()).await?;
+    let back = until_ready(
+        &setup,
+        &queue,
+        "the job to be ready again",
+        Duration::from_secs(10),
+        |n| n == 1,
+    )
+    .await
+    .is_ok();
+    Ok(back)
+});
+
+proof!(acked_message_is_gone, async {
+    let rabbit = lab::rabbit().await?;
+    let connection = rabbit.connect().await?;
+    let (setup, queue) = queue_with_one_job(&connection).await?;
+    let first = connection.create_channel().await?;
+    let mut consumer = consume(&first, &queue, Acks::Manual).await?;
+    let delivery = lab::within(WAIT, "the job", consumer.next())
+        .await?
+        .context("cancelled")??;
+    delivery.ack(BasicAckOptions::default()).await?;
+    first.close(200, "done".into()).await?;
+    let second = connection.create_channel().await?;
+    let mut late = consume(&second, &queue, Acks::Manual).await?;
+    // A marker published after the second consumer subscribed proves it works:
+    // whatever it receives first tells whether the acked job came back.
+    publish(&setup, &queue, "marker").await?;
+    let first_seen = next_body(&mut late, WAIT)
+        .await?
+        .context("the marker did not arrive")?;
+    Ok(first_seen == "job")
+});
+
+proof!(deliveries_to_two_consumers, async {
+    let rabbit = lab::rabbit().await?;
+    let connection = rabbit.connect().await?;
+    let queue = lab::unique_name("work");
+    let setup = connection.create_channel().await?;
+    durable_queue(&setup, &queue).await?;
+    let (a, b) = (
+        connection.create_channel().await?,
+        connection.create_channel().await?,
+    );
+    let mut both = futures::stream::select(
+        consume(&a, &queue, Acks::Manual).await?,
+        consume(&b, &queue, Acks::Manual).await?,
+    );
+    for i in 0..10 {
+        publish(&setup, &queue, &format!("task {i}")).await?;
+    }
+    let mut deliveries = 0;
+    // Count until nothing more arrives for 2 s: extra deliveries would show up.
+    while let Ok(Some(delivery)) =
+        tokio::time::timeout(Duration::from_secs(2), both.next()).await
+    {
+        delivery?;
+        deliveries += 1;
+    }
+    Ok(deliveries as usize)
+});
+
+proof!(unroutable_publish_is_confirmed, async {
+    let rabbit = lab::rabbit().await?;
+    let channel = rabbit.connect().await?.create_channel().await?;
+    let acked = publish(&channel, &lab::unique_name("no_such_queue"), "lost").await?;
+    Ok(acked)
+});
+
+proof!(publish_before_queue_exists, async {
+    let rabbit = lab::rabbit().await?;
+    let channel = rabbit.connect().await?.create_channel().await?;
+    let queue = lab::unique_name("jobs");
+    publish(&channel, &queue, "too early").await?;
+    durable_queue(&channel, &queue).await?;
+    let count = ready(&channel, &queue).await?;
+    Ok(count as usize)
+});
+
+proof!(reading_deletes_records, async {
+    let kafka = lab::kafka().await?;
+    let topic = lab::unique_name("events");
+    kafka.create_topic(&topic, 1, 1).await?;
+    produce(&kafka, &topic, "k", &numbered("event", 10)).await?;
+    let group_a = lab::unique_name("group_a");
+    let a = kafka_steps::read_and_commit(&kafka, &topic, &group_a, 10, WAIT).await?;
+    assert_eq!(a.len(), 10, "group A should read the 10 records");
+    let group_b = lab::unique_name("group_b");
+    let quiet = Duration::from_secs(15);
+    let b = kafka_steps::read_and_commit(&kafka, &topic, &group_b, 10, quiet).await?;
+    Ok(b.len() < 10)
+});
+
+proof!(new_group_reads_earlier_records, async {
+    let kafka = lab::kafka().await?;
+    let topic = lab::unique_name("events");
+    kafka.create_topic(&topic, 1, 1).await?;
+    produce(&kafka, &topic, "k", &numbered("old", 10)).await?;
+    // rdkafka's defaults: no auto.offset.reset set.
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", lab::unique_name("group"))
+        .create()?;
+    consumer.subscribe(&[topic.as_str()])?;
+    // Markers produced after joining show when the consumer is reading; every
+    // old record it could see would arrive before the first marker.
+    let producer: FutureProducer = kafka.client_config().create()?;
+    let old = kafka_steps::records_before_marker(&consumer, &producer, &topic).await?;
+    Ok(old)
+});
+
+proof!(same_key_partitions, async {
+    let kafka = lab::kafka().await?;
+    let topic = lab::unique_name("orders");
+    kafka.create_topic(&topic, 3, 1).await?;
+    let reports = produce(&kafka, &topic, "customer-42", &numbered("order", 20)).await?;
+    let mut partitions: Vec<i32> = reports.iter().map(|(p, _)| *p).collect();
+    partitions.sort();
+    partitions.dedup();
+    Ok(partitions.len())
+});
+
+proof!(first_offset, async {
+    let kafka = lab::kafka().await?;
+    let topic = lab::unique_name("events");
+    kafka.create_topic(&topic, 1, 1).await?;
+    let reports = produce(&kafka, &topic, "k", &["first".to_string()]).await?;
+    Ok(reports[0].1)
+});
+
+proof!(replicated_record_survives_broker_kill, async {
+    let cluster = lab::kafka_cluster_with_faults().await?;
+    let topic = lab::unique_name("payments");
+    cluster.create_topic(&topic, 1, 3).await?;
+    let producer: FutureProducer = cluster.client_config().set("acks", "all").create()?;
+    producer
+        .send(FutureRecord::to(&topic).key("p").payload("payment-1"), WAIT)
         .await
-        .is_ok();
-        Ok(back)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn acked_message_is_gone() -> Result<()> {
-    prove(CHAPTER, "acked_message_is_gone", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let (setup, queue) = queue_with_one_job(&connection).await?;
-        let first = connection.create_channel().await?;
-        let mut consumer = consume(&first, &queue, Acks::Manual).await?;
-        let delivery = lab::within(WAIT, "the job", consumer.next())
-            .await?
-            .context("cancelled")??;
-        delivery.ack(BasicAckOptions::default()).await?;
-        first.close(200, "done".into()).await?;
-        let second = connection.create_channel().await?;
-        let mut late = consume(&second, &queue, Acks::Manual).await?;
-        // A marker published after the second consumer subscribed proves it works:
-        // whatever it receives first tells whether the acked job came back.
-        publish(&setup, &queue, "marker").await?;
-        let first_seen = next_body(&mut late, WAIT)
-            .await?
-            .context("the marker did not arrive")?;
-        Ok(first_seen == "job")
-    })
-    .await
-}
-
-#[tokio::test]
-async fn deliveries_to_two_consumers() -> Result<()> {
-    prove(CHAPTER, "deliveries_to_two_consumers", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name("work");
-        let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
-        let (a, b) = (
-            connection.create_channel().await?,
-            connection.create_channel().await?,
-        );
-        let mut both = futures::stream::select(
-            consume(&a, &queue, Acks::Manual).await?,
-            consume(&b, &queue, Acks::Manual).await?,
-        );
-        for i in 0..10 {
-            publish(&setup, &queue, &format!("task {i}")).await?;
-        }
-        let mut deliveries = 0;
-        // Count until nothing more arrives for 2 s: extra deliveries would show up.
-        while let Ok(Some(delivery)) =
-            tokio::time::timeout(Duration::from_secs(2), both.next()).await
-        {
-            delivery?;
-            deliveries += 1;
-        }
-        Ok(deliveries as usize)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn unroutable_publish_is_confirmed() -> Result<()> {
-    prove(CHAPTER, "unroutable_publish_is_confirmed", async {
-        let rabbit = lab::rabbit().await?;
-        let channel = rabbit.connect().await?.create_channel().await?;
-        let acked = publish(&channel, &lab::unique_name("no_such_queue"), "lost").await?;
-        Ok(acked)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn publish_before_queue_exists() -> Result<()> {
-    prove(CHAPTER, "publish_before_queue_exists", async {
-        let rabbit = lab::rabbit().await?;
-        let channel = rabbit.connect().await?.create_channel().await?;
-        let queue = lab::unique_name("jobs");
-        publish(&channel, &queue, "too early").await?;
-        durable_queue(&channel, &queue).await?;
-        let count = ready(&channel, &queue).await?;
-        Ok(count as usize)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn reading_deletes_records() -> Result<()> {
-    prove(CHAPTER, "reading_deletes_records", async {
-        let kafka = lab::kafka().await?;
-        let topic = lab::unique_name("events");
-        kafka.create_topic(&topic, 1, 1).await?;
-        produce(&kafka, &topic, "k", &numbered("event", 10)).await?;
-        let group_a = lab::unique_name("group_a");
-        let a = kafka_steps::read_and_commit(&kafka, &topic, &group_a, 10, WAIT).await?;
-        assert_eq!(a.len(), 10, "group A should read the 10 records");
-        let group_b = lab::unique_name("group_b");
-        let quiet = Duration::from_secs(15);
-        let b = kafka_steps::read_and_commit(&kafka, &topic, &group_b, 10, quiet).await?;
-        Ok(b.len() < 10)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn new_group_reads_earlier_records() -> Result<()> {
-    prove(CHAPTER, "new_group_reads_earlier_records", async {
-        let kafka = lab::kafka().await?;
-        let topic = lab::unique_name("events");
-        kafka.create_topic(&topic, 1, 1).await?;
-        produce(&kafka, &topic, "k", &numbered("old", 10)).await?;
-        // rdkafka's defaults: no auto.offset.reset set.
-        let consumer: StreamConsumer = kafka
-            .client_config()
-            .set("group.id", lab::unique_name("group"))
-            .create()?;
-        consumer.subscribe(&[topic.as_str()])?;
-        // Markers produced after joining show when the consumer is reading; every
-        // old record it could see would arrive before the first marker.
-        let producer: FutureProducer = kafka.client_config().create()?;
-        let old =
-            kafka_steps::records_before_marker(&consumer, &producer, &topic).await?;
-        Ok(old)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn same_key_partitions() -> Result<()> {
-    prove(CHAPTER, "same_key_partitions", async {
-        let kafka = lab::kafka().await?;
-        let topic = lab::unique_name("orders");
-        kafka.create_topic(&topic, 3, 1).await?;
-        let reports =
-            produce(&kafka, &topic, "customer-42", &numbered("order", 20)).await?;
-        let mut partitions: Vec<i32> = reports.iter().map(|(p, _)| *p).collect();
-        partitions.sort();
-        partitions.dedup();
-        Ok(partitions.len())
-    })
-    .await
-}
-
-#[tokio::test]
-async fn first_offset() -> Result<()> {
-    prove(CHAPTER, "first_offset", async {
-        let kafka = lab::kafka().await?;
-        let topic = lab::unique_name("events");
-        kafka.create_topic(&topic, 1, 1).await?;
-        let reports = produce(&kafka, &topic, "k", &["first".to_string()]).await?;
-        Ok(reports[0].1)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn replicated_record_survives_broker_kill() -> Result<()> {
-    prove(CHAPTER, "replicated_record_survives_broker_kill", async {
-        let cluster = lab::kafka_cluster_with_faults().await?;
-        let topic = lab::unique_name("payments");
-        cluster.create_topic(&topic, 1, 3).await?;
-        let producer: FutureProducer =
-            cluster.client_config().set("acks", "all").create()?;
-        producer
-            .send(FutureRecord::to(&topic).key("p").payload("payment-1"), WAIT)
-            .await
-            .map_err(|(e, _)| e)?;
-        let leader = kafka_steps::leader(&cluster, &topic, 0).await? as usize;
-        cluster.kill(leader).await?;
-        let group = lab::unique_name("group");
-        let quiet = Duration::from_secs(60);
-        let read = kafka_steps::read_and_commit(&cluster, &topic, &group, 1, quiet).await;
-        // Bring the node back before judging, so the cluster is whole for the next proof.
-        cluster.start(leader).await?;
-        Ok(read? == ["payment-1"])
-    })
-    .await
-}
+        .map_err(|(e, _)| e)?;
+    let leader = kafka_steps::leader(&cluster, &topic, 0).await? as usize;
+    cluster.kill(leader).await?;
+    let group = lab::unique_name("group");
+    let quiet = Duration::from_secs(60);
+    let read = kafka_steps::read_and_commit(&cluster, &topic, &group, 1, quiet).await;
+    // Bring the node back before judging, so the cluster is whole for the next proof.
+    cluster.start(leader).await?;
+    Ok(read? == ["payment-1"])
+});

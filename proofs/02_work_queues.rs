@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, WAIT, consume, count_until_quiet, numbered, publish_all, ready, until_ready,
+    Acks, Scene, WAIT, consume, count_until_quiet, numbered, publish_all, ready,
+    until_ready,
 };
 use lapin::Consumer;
 use lapin::options::{BasicAckOptions, BasicQosOptions};
-use proofs::{Scene, prove};
+use proofs::proof;
 
 const CHAPTER: &str = "02_work_queues";
 
@@ -28,146 +29,118 @@ async fn ack_after(mut consumer: Consumer, pace: Duration) -> Result<usize> {
     Ok(done)
 }
 
-#[tokio::test]
-async fn round_robin_ignores_speed() -> Result<()> {
-    prove(CHAPTER, "round_robin_ignores_speed", async {
-        let scene = Scene::new("tasks").await?;
-        // A: quick worker; B: would take 1 s per message, so it never gets to ack
-        // within this proof. No basic_qos on either channel.
-        let a = scene.connection.create_channel().await?;
-        let fast = tokio::spawn(ack_after(
-            consume(&a, &scene.queue, Acks::Manual).await?,
-            Duration::from_millis(10),
-        ));
-        let b = scene.connection.create_channel().await?;
-        let mut slow = consume(&b, &scene.queue, Acks::Manual).await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
-        let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
-        a.close(200, "done".into()).await?;
-        fast.await??;
-        Ok(to_b)
-    })
-    .await
-}
+proof!(round_robin_ignores_speed, async {
+    let scene = Scene::new("tasks").await?;
+    // A: quick worker; B: would take 1 s per message, so it never gets to ack
+    // within this proof. No basic_qos on either channel.
+    let a = scene.connection.create_channel().await?;
+    let fast = tokio::spawn(ack_after(
+        consume(&a, &scene.queue, Acks::Manual).await?,
+        Duration::from_millis(10),
+    ));
+    let b = scene.connection.create_channel().await?;
+    let mut slow = consume(&b, &scene.queue, Acks::Manual).await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+    let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
+    a.close(200, "done".into()).await?;
+    fast.await??;
+    Ok(to_b)
+});
 
-#[tokio::test]
-async fn prefetch_one_slow_worker_gets_fewer() -> Result<()> {
-    prove(CHAPTER, "prefetch_one_slow_worker_gets_fewer", async {
-        let scene = Scene::new("tasks").await?;
-        let mut workers = Vec::new();
-        let mut channels = Vec::new();
-        for pace in [10, 1000] {
-            let channel = scene.connection.create_channel().await?;
-            channel.basic_qos(1, BasicQosOptions::default()).await?;
-            let consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
-            workers.push(tokio::spawn(ack_after(
-                consumer,
-                Duration::from_millis(pace),
-            )));
-            channels.push(channel);
-        }
-        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
-        until_ready(
-            &scene.setup,
-            &scene.queue,
-            "the 10 tasks to be taken",
-            Duration::from_secs(20),
-            |n| n == 0,
-        )
-        .await?;
-        // Let both finish what they hold, then stop them and count.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let mut done = Vec::new();
-        for (channel, worker) in channels.iter().zip(workers) {
-            channel.close(200, "done".into()).await?;
-            done.push(worker.await??);
-        }
-        let (fast, slow) = (done[0], done[1]);
-        assert_eq!(fast + slow, 10, "every task is done once");
-        println!("fast worker: {fast} tasks, slow worker: {slow}");
-        Ok(slow < 5)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn prefetch_is_per_consumer() -> Result<()> {
-    prove(CHAPTER, "prefetch_is_per_consumer", async {
-        let scene = Scene::new("tasks").await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("task", 50), true).await?;
-        let channel = scene.connection.create_channel().await?;
-        channel
-            .basic_qos(10, BasicQosOptions { global: false })
-            .await?;
-        let first = consume(&channel, &scene.queue, Acks::Manual).await?;
-        let second = consume(&channel, &scene.queue, Acks::Manual).await?;
-        let mut both = futures::stream::select(first, second);
-        let mut unacked = 0usize;
-        while let Ok(Some(delivery)) =
-            tokio::time::timeout(Duration::from_secs(2), both.next()).await
-        {
-            delivery?;
-            unacked += 1;
-        }
-        assert_eq!(
-            ready(&scene.setup, &scene.queue).await? as usize,
-            50 - unacked,
-            "the rest stays ready"
-        );
-        Ok(unacked)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn auto_ack_ignores_prefetch() -> Result<()> {
-    prove(CHAPTER, "auto_ack_ignores_prefetch", async {
-        let scene = Scene::new("tasks").await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+proof!(prefetch_one_slow_worker_gets_fewer, async {
+    let scene = Scene::new("tasks").await?;
+    let mut workers = Vec::new();
+    let mut channels = Vec::new();
+    for pace in [10, 1000] {
         let channel = scene.connection.create_channel().await?;
         channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, Acks::Auto).await?;
-        let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
-        Ok(sent)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn message_count_excludes_unacked() -> Result<()> {
-    prove(CHAPTER, "message_count_excludes_unacked", async {
-        let scene = Scene::new("tasks").await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("task", 5), true).await?;
-        let channel = scene.connection.create_channel().await?;
-        channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
-        let _working_on = lab::within(WAIT, "the first task", consumer.next())
-            .await?
-            .context("the consumer was cancelled")??;
-        Ok(ready(&scene.setup, &scene.queue).await? as usize)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn late_worker_gets_nothing_without_prefetch() -> Result<()> {
-    prove(
-        CHAPTER,
-        "late_worker_gets_nothing_without_prefetch",
-        async {
-            let scene = Scene::new("tasks").await?;
-            let a = scene.connection.create_channel().await?;
-            let mut busy = consume(&a, &scene.queue, Acks::Manual).await?;
-            publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
-            // A takes its first task and works on it (never acks within the proof).
-            lab::within(WAIT, "A's first task", busy.next())
-                .await?
-                .context("the consumer was cancelled")??;
-            let b = scene.connection.create_channel().await?;
-            let mut helper = consume(&b, &scene.queue, Acks::Manual).await?;
-            let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
-            Ok(to_b)
-        },
+        let consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+        workers.push(tokio::spawn(ack_after(
+            consumer,
+            Duration::from_millis(pace),
+        )));
+        channels.push(channel);
+    }
+    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+    until_ready(
+        &scene.setup,
+        &scene.queue,
+        "the 10 tasks to be taken",
+        Duration::from_secs(20),
+        |n| n == 0,
     )
-    .await
-}
+    .await?;
+    // Let both finish what they hold, then stop them and count.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut done = Vec::new();
+    for (channel, worker) in channels.iter().zip(workers) {
+        channel.close(200, "done".into()).await?;
+        done.push(worker.await??);
+    }
+    let (fast, slow) = (done[0], done[1]);
+    assert_eq!(fast + slow, 10, "every task is done once");
+    println!("fast worker: {fast} tasks, slow worker: {slow}");
+    Ok(slow < 5)
+});
+
+proof!(prefetch_is_per_consumer, async {
+    let scene = Scene::new("tasks").await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("task", 50), true).await?;
+    let channel = scene.connection.create_channel().await?;
+    channel
+        .basic_qos(10, BasicQosOptions { global: false })
+        .await?;
+    let first = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let second = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let mut both = futures::stream::select(first, second);
+    let mut unacked = 0usize;
+    while let Ok(Some(delivery)) =
+        tokio::time::timeout(Duration::from_secs(2), both.next()).await
+    {
+        delivery?;
+        unacked += 1;
+    }
+    assert_eq!(
+        ready(&scene.setup, &scene.queue).await? as usize,
+        50 - unacked,
+        "the rest stays ready"
+    );
+    Ok(unacked)
+});
+
+proof!(auto_ack_ignores_prefetch, async {
+    let scene = Scene::new("tasks").await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+    let channel = scene.connection.create_channel().await?;
+    channel.basic_qos(1, BasicQosOptions::default()).await?;
+    let mut consumer = consume(&channel, &scene.queue, Acks::Auto).await?;
+    let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
+    Ok(sent)
+});
+
+proof!(message_count_excludes_unacked, async {
+    let scene = Scene::new("tasks").await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("task", 5), true).await?;
+    let channel = scene.connection.create_channel().await?;
+    channel.basic_qos(1, BasicQosOptions::default()).await?;
+    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let _working_on = lab::within(WAIT, "the first task", consumer.next())
+        .await?
+        .context("the consumer was cancelled")??;
+    Ok(ready(&scene.setup, &scene.queue).await? as usize)
+});
+
+proof!(late_worker_gets_nothing_without_prefetch, async {
+    let scene = Scene::new("tasks").await?;
+    let a = scene.connection.create_channel().await?;
+    let mut busy = consume(&a, &scene.queue, Acks::Manual).await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+    // A takes its first task and works on it (never acks within the proof).
+    lab::within(WAIT, "A's first task", busy.next())
+        .await?
+        .context("the consumer was cancelled")??;
+    let b = scene.connection.create_channel().await?;
+    let mut helper = consume(&b, &scene.queue, Acks::Manual).await?;
+    let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
+    Ok(to_b)
+});

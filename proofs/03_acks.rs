@@ -10,12 +10,12 @@ use std::time::Duration;
 use anyhow::Result;
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, WAIT, body, consume, durable_queue, next, numbered, publish_all, ready,
+    Acks, Scene, WAIT, body, consume, durable_queue, next, numbered, publish_all, ready,
     until_ready,
 };
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicQosOptions};
 use lapin::{Channel, Consumer};
-use proofs::{Scene, prove};
+use proofs::proof;
 
 const CHAPTER: &str = "03_acks";
 
@@ -45,211 +45,183 @@ async fn closed_by_broker(channel: &Channel, consumer: &mut Consumer) -> Result<
     Ok(error)
 }
 
-#[tokio::test]
-async fn killed_consumer_message_is_redelivered() -> Result<()> {
-    prove(CHAPTER, "killed_consumer_message_is_redelivered", async {
-        let scene = Scene::new("jobs").await?;
-        publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
+proof!(killed_consumer_message_is_redelivered, async {
+    let scene = Scene::new("jobs").await?;
+    publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
-        // Manual acks, processes nothing: it gets stuck on the job, unacked.
-        let args = [
-            scene.rabbit.amqp_url(),
-            scene.queue.as_str(),
-            "manual",
-            "0",
-            "0",
-        ];
-        let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
-        consumer
-            .line_containing("received job redelivered=false", WAIT)
-            .await?;
-        consumer.line_containing("stuck on job", WAIT).await?;
-        consumer.kill().await?;
+    // Manual acks, processes nothing: it gets stuck on the job, unacked.
+    let args = [
+        scene.rabbit.amqp_url(),
+        scene.queue.as_str(),
+        "manual",
+        "0",
+        "0",
+    ];
+    let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
+    consumer
+        .line_containing("received job redelivered=false", WAIT)
+        .await?;
+    consumer.line_containing("stuck on job", WAIT).await?;
+    consumer.kill().await?;
 
-        let channel = scene.connection.create_channel().await?;
-        let mut next_consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
-        let delivery = next(&mut next_consumer).await?;
-        assert_eq!(body(&delivery), "job");
-        Ok(delivery.redelivered)
-    })
+    let channel = scene.connection.create_channel().await?;
+    let mut next_consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let delivery = next(&mut next_consumer).await?;
+    assert_eq!(body(&delivery), "job");
+    Ok(delivery.redelivered)
+});
+
+proof!(auto_ack_consumer_killed_loses_messages, async {
+    let scene = Scene::new("jobs").await?;
+    let sent = numbered("job", 100);
+    publish_all(&scene.setup, &scene.queue, &sent, true).await?;
+
+    // Automatic acks, 200 ms per message; stuck after the 10th, then killed.
+    let args = [
+        scene.rabbit.amqp_url(),
+        scene.queue.as_str(),
+        "auto",
+        "10",
+        "200",
+    ];
+    let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
+    consumer.line_containing("stuck on", WAIT).await?;
+    let processed = consumer
+        .lines_seen()
+        .iter()
+        .filter(|l| l.starts_with("processed "))
+        .count();
+    consumer.kill().await?;
+    assert_eq!(processed, 10);
+
+    // Give anything that would come back time to do so.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let left = ready(&scene.setup, &scene.queue).await? as usize;
+    let lost = sent.len() - processed - left;
+    println!("processed {processed}, left in the queue {left}, lost {lost}");
+    assert_eq!(
+        lost, 90,
+        "the 90 received but unprocessed messages are lost"
+    );
+    Ok(left)
+});
+
+proof!(double_ack_closes_channel, async {
+    let scene = Scene::new("jobs").await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("job", 2), true).await?;
+
+    let channel = scene.connection.create_channel().await?;
+    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let delivery = next(&mut consumer).await?;
+    delivery.ack(BasicAckOptions::default()).await?;
+    channel
+        .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+        .await?;
+    let why = closed_by_broker(&channel, &mut consumer).await?;
+    println!("the channel was closed: {why}");
+    assert!(
+        why.contains("PRECONDITION_FAILED") && why.contains("unknown delivery tag"),
+        "{why}"
+    );
+    Ok(!channel.status().connected())
+});
+
+proof!(ack_on_another_channel_fails, async {
+    let scene = Scene::new("jobs").await?;
+    publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
+
+    let a = scene.connection.create_channel().await?;
+    let mut on_a = consume(&a, &scene.queue, Acks::Manual).await?;
+    let delivery = next(&mut on_a).await?;
+    // Channel B consumes from an empty queue of its own, so the proof can
+    // watch B's consumer for the broker's reason when B is closed.
+    let b = scene.connection.create_channel().await?;
+    let empty = lab::unique_name("empty");
+    durable_queue(&scene.setup, &empty).await?;
+    let mut on_b = consume(&b, &empty, Acks::Manual).await?;
+    b.basic_ack(delivery.delivery_tag, BasicAckOptions::default())
+        .await?;
+    let why = closed_by_broker(&b, &mut on_b).await?;
+    println!("channel B was closed: {why}");
+    assert!(why.contains("PRECONDITION_FAILED"), "{why}");
+    // Close A: whatever A still holds unacknowledged goes back to the queue.
+    a.close(200, "done".into()).await?;
+    let back = until_ready(
+        &scene.setup,
+        &scene.queue,
+        "the message to be back in the queue",
+        Duration::from_secs(5),
+        |n| n == 1,
+    )
     .await
-}
+    .is_ok();
+    Ok(!back)
+});
 
-#[tokio::test]
-async fn auto_ack_consumer_killed_loses_messages() -> Result<()> {
-    prove(CHAPTER, "auto_ack_consumer_killed_loses_messages", async {
-        let scene = Scene::new("jobs").await?;
-        let sent = numbered("job", 100);
-        publish_all(&scene.setup, &scene.queue, &sent, true).await?;
+proof!(requeued_message_keeps_its_position, async {
+    let scene = Scene::new("jobs").await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("m", 5), true).await?;
 
-        // Automatic acks, 200 ms per message; stuck after the 10th, then killed.
-        let args = [
-            scene.rabbit.amqp_url(),
-            scene.queue.as_str(),
-            "auto",
-            "10",
-            "200",
-        ];
-        let mut consumer = lab::ClientProcess::spawn(CONSUMER, args)?;
-        consumer.line_containing("stuck on", WAIT).await?;
-        let processed = consumer
-            .lines_seen()
-            .iter()
-            .filter(|l| l.starts_with("processed "))
-            .count();
-        consumer.kill().await?;
-        assert_eq!(processed, 10);
+    let channel = scene.connection.create_channel().await?;
+    channel.basic_qos(1, BasicQosOptions::default()).await?;
+    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let first = next(&mut consumer).await?;
+    assert_eq!(body(&first), "m-1");
+    first
+        .nack(BasicNackOptions {
+            requeue: true,
+            ..Default::default()
+        })
+        .await?;
+    let again = next(&mut consumer).await?;
+    assert!(again.redelivered || body(&again) != "m-1");
+    Ok(body(&again) == "m-1")
+});
 
-        // Give anything that would come back time to do so.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let left = ready(&scene.setup, &scene.queue).await? as usize;
-        let lost = sent.len() - processed - left;
-        println!("processed {processed}, left in the queue {left}, lost {lost}");
-        assert_eq!(
-            lost, 90,
-            "the 90 received but unprocessed messages are lost"
-        );
-        Ok(left)
-    })
-    .await
-}
+proof!(nack_without_requeue_drops, async {
+    let scene = Scene::new("jobs").await?;
+    publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
 
-#[tokio::test]
-async fn double_ack_closes_channel() -> Result<()> {
-    prove(CHAPTER, "double_ack_closes_channel", async {
-        let scene = Scene::new("jobs").await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("job", 2), true).await?;
+    let channel = scene.connection.create_channel().await?;
+    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    next(&mut consumer)
+        .await?
+        .nack(BasicNackOptions {
+            requeue: false,
+            ..Default::default()
+        })
+        .await?;
+    // Closing the channel would put back anything still unacknowledged.
+    channel.close(200, "done".into()).await?;
+    Ok(ready(&scene.setup, &scene.queue).await? as usize)
+});
 
-        let channel = scene.connection.create_channel().await?;
-        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
-        let delivery = next(&mut consumer).await?;
-        delivery.ack(BasicAckOptions::default()).await?;
-        channel
-            .basic_ack(delivery.delivery_tag, BasicAckOptions::default())
-            .await?;
-        let why = closed_by_broker(&channel, &mut consumer).await?;
-        println!("the channel was closed: {why}");
-        assert!(
-            why.contains("PRECONDITION_FAILED") && why.contains("unknown delivery tag"),
-            "{why}"
-        );
-        Ok(!channel.status().connected())
-    })
-    .await
-}
+proof!(ack_multiple_up_to_tag, async {
+    let scene = Scene::new("jobs").await?;
+    publish_all(&scene.setup, &scene.queue, &numbered("job", 10), true).await?;
 
-#[tokio::test]
-async fn ack_on_another_channel_fails() -> Result<()> {
-    prove(CHAPTER, "ack_on_another_channel_fails", async {
-        let scene = Scene::new("jobs").await?;
-        publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
-
-        let a = scene.connection.create_channel().await?;
-        let mut on_a = consume(&a, &scene.queue, Acks::Manual).await?;
-        let delivery = next(&mut on_a).await?;
-        // Channel B consumes from an empty queue of its own, so the proof can
-        // watch B's consumer for the broker's reason when B is closed.
-        let b = scene.connection.create_channel().await?;
-        let empty = lab::unique_name("empty");
-        durable_queue(&scene.setup, &empty).await?;
-        let mut on_b = consume(&b, &empty, Acks::Manual).await?;
-        b.basic_ack(delivery.delivery_tag, BasicAckOptions::default())
-            .await?;
-        let why = closed_by_broker(&b, &mut on_b).await?;
-        println!("channel B was closed: {why}");
-        assert!(why.contains("PRECONDITION_FAILED"), "{why}");
-        // Close A: whatever A still holds unacknowledged goes back to the queue.
-        a.close(200, "done".into()).await?;
-        let back = until_ready(
-            &scene.setup,
-            &scene.queue,
-            "the message to be back in the queue",
-            Duration::from_secs(5),
-            |n| n == 1,
-        )
-        .await
-        .is_ok();
-        Ok(!back)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn requeued_message_keeps_its_position() -> Result<()> {
-    prove(CHAPTER, "requeued_message_keeps_its_position", async {
-        let scene = Scene::new("jobs").await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("m", 5), true).await?;
-
-        let channel = scene.connection.create_channel().await?;
-        channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
-        let first = next(&mut consumer).await?;
-        assert_eq!(body(&first), "m-1");
-        first
-            .nack(BasicNackOptions {
-                requeue: true,
-                ..Default::default()
-            })
-            .await?;
-        let again = next(&mut consumer).await?;
-        assert!(again.redelivered || body(&again) != "m-1");
-        Ok(body(&again) == "m-1")
-    })
-    .await
-}
-
-#[tokio::test]
-async fn nack_without_requeue_drops() -> Result<()> {
-    prove(CHAPTER, "nack_without_requeue_drops", async {
-        let scene = Scene::new("jobs").await?;
-        publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
-
-        let channel = scene.connection.create_channel().await?;
-        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
-        next(&mut consumer)
-            .await?
-            .nack(BasicNackOptions {
-                requeue: false,
-                ..Default::default()
-            })
-            .await?;
-        // Closing the channel would put back anything still unacknowledged.
-        channel.close(200, "done".into()).await?;
-        Ok(ready(&scene.setup, &scene.queue).await? as usize)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn ack_multiple_up_to_tag() -> Result<()> {
-    prove(CHAPTER, "ack_multiple_up_to_tag", async {
-        let scene = Scene::new("jobs").await?;
-        publish_all(&scene.setup, &scene.queue, &numbered("job", 10), true).await?;
-
-        let channel = scene.connection.create_channel().await?;
-        channel.basic_qos(10, BasicQosOptions::default()).await?;
-        let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
-        let mut tags = Vec::new();
-        for _ in 0..10 {
-            tags.push(next(&mut consumer).await?.delivery_tag);
-        }
-        assert_eq!(tags, (1..=10).collect::<Vec<u64>>(), "tags count from 1");
-        channel
-            .basic_ack(5, BasicAckOptions { multiple: true })
-            .await?;
-        channel.close(200, "done".into()).await?;
-        let back = until_ready(
-            &scene.setup,
-            &scene.queue,
-            "the unacked messages to be back",
-            Duration::from_secs(5),
-            |n| n > 0,
-        )
-        .await;
-        back?;
-        // Let the requeue settle before counting.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        Ok(ready(&scene.setup, &scene.queue).await? as usize)
-    })
-    .await
-}
+    let channel = scene.connection.create_channel().await?;
+    channel.basic_qos(10, BasicQosOptions::default()).await?;
+    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let mut tags = Vec::new();
+    for _ in 0..10 {
+        tags.push(next(&mut consumer).await?.delivery_tag);
+    }
+    assert_eq!(tags, (1..=10).collect::<Vec<u64>>(), "tags count from 1");
+    channel
+        .basic_ack(5, BasicAckOptions { multiple: true })
+        .await?;
+    channel.close(200, "done".into()).await?;
+    let back = until_ready(
+        &scene.setup,
+        &scene.queue,
+        "the unacked messages to be back",
+        Duration::from_secs(5),
+        |n| n > 0,
+    )
+    .await;
+    back?;
+    // Let the requeue settle before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(ready(&scene.setup, &scene.queue).await? as usize)
+});

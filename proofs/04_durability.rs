@@ -15,7 +15,7 @@ use lab::rabbitmq::steps::{
     ready_if_exists, text, transient_queue,
 };
 use lapin::options::QueueDeclareOptions;
-use proofs::prove;
+use proofs::proof;
 use tokio::sync::OnceCell;
 
 const CHAPTER: &str = "04_durability";
@@ -92,109 +92,81 @@ async fn restart_experiment() -> Result<AfterRestart> {
     })
 }
 
-#[tokio::test]
-async fn transient_messages_lost_on_restart() -> Result<()> {
-    prove(CHAPTER, "transient_messages_lost_on_restart", async {
-        let left = after_restart()
-            .await?
-            .transient_in_durable
-            .context("the durable queue is gone")?;
-        Ok(left as usize)
-    })
-    .await
-}
+proof!(transient_messages_lost_on_restart, async {
+    let left = after_restart()
+        .await?
+        .transient_in_durable
+        .context("the durable queue is gone")?;
+    Ok(left as usize)
+});
 
-#[tokio::test]
-async fn persistent_messages_survive_restart() -> Result<()> {
-    prove(CHAPTER, "persistent_messages_survive_restart", async {
-        let left = after_restart()
-            .await?
-            .persistent_in_durable
-            .context("the durable queue is gone")?;
-        Ok(left as usize)
-    })
-    .await
-}
+proof!(persistent_messages_survive_restart, async {
+    let left = after_restart()
+        .await?
+        .persistent_in_durable
+        .context("the durable queue is gone")?;
+    Ok(left as usize)
+});
 
-#[tokio::test]
-async fn quorum_queue_keeps_transient_messages() -> Result<()> {
-    prove(CHAPTER, "quorum_queue_keeps_transient_messages", async {
-        let left = after_restart()
-            .await?
-            .transient_in_quorum
-            .context("the quorum queue is gone")?;
-        Ok(left as usize)
-    })
-    .await
-}
+proof!(quorum_queue_keeps_transient_messages, async {
+    let left = after_restart()
+        .await?
+        .transient_in_quorum
+        .context("the quorum queue is gone")?;
+    Ok(left as usize)
+});
 
-#[tokio::test]
-async fn non_durable_queue_survives_restart() -> Result<()> {
-    prove(CHAPTER, "non_durable_queue_survives_restart", async {
-        let exists = after_restart().await?.persistent_in_non_durable.is_some();
-        Ok(exists)
-    })
-    .await
-}
+proof!(non_durable_queue_survives_restart, async {
+    let exists = after_restart().await?.persistent_in_non_durable.is_some();
+    Ok(exists)
+});
 
-#[tokio::test]
-async fn unacked_message_survives_restart() -> Result<()> {
-    prove(CHAPTER, "unacked_message_survives_restart", async {
-        let back = after_restart().await?.delivered_unacked == Some(1);
-        Ok(back)
-    })
-    .await
-}
+proof!(unacked_message_survives_restart, async {
+    let back = after_restart().await?.delivered_unacked == Some(1);
+    Ok(back)
+});
 
-#[tokio::test]
-async fn quorum_queue_cannot_be_non_durable() -> Result<()> {
-    prove(CHAPTER, "quorum_queue_cannot_be_non_durable", async {
-        let rabbit = lab::rabbit().await?;
-        let channel = rabbit.connect().await?.create_channel().await?;
-        let quorum = arguments([("x-queue-type", text("quorum"))]);
-        let options = QueueDeclareOptions {
-            durable: false,
-            ..Default::default()
-        };
-        let declared = lab::within(
-            Duration::from_secs(10),
-            "the declaration's answer",
-            channel.queue_declare(
-                lab::unique_name("quorum").as_str().into(),
-                options,
-                quorum,
-            ),
-        )
-        .await?;
-        if let Err(error) = &declared {
-            println!("refused: {error}");
-        }
-        Ok(declared.is_ok())
-    })
-    .await
-}
+proof!(quorum_queue_cannot_be_non_durable, async {
+    let rabbit = lab::rabbit().await?;
+    let channel = rabbit.connect().await?.create_channel().await?;
+    let quorum = arguments([("x-queue-type", text("quorum"))]);
+    let options = QueueDeclareOptions {
+        durable: false,
+        ..Default::default()
+    };
+    let declared = lab::within(
+        Duration::from_secs(10),
+        "the declaration's answer",
+        channel.queue_declare(
+            lab::unique_name("quorum").as_str().into(),
+            options,
+            quorum,
+        ),
+    )
+    .await?;
+    if let Err(error) = &declared {
+        println!("refused: {error}");
+    }
+    Ok(declared.is_ok())
+});
 
-#[tokio::test]
-async fn non_durable_classic_queue_allowed_in_4_0() -> Result<()> {
-    prove(CHAPTER, "non_durable_classic_queue_allowed_in_4_0", async {
-        let rabbit = lab::rabbit().await?;
-        let version = rabbit.server_version().await?;
-        assert!(
-            version.starts_with("4.0."),
-            "this proof is about 4.0, not {version}"
-        );
-        let channel = rabbit.connect().await?.create_channel().await?;
-        let queue = lab::unique_name("transient_queue");
-        let declared = transient_queue(&channel, &queue).await;
-        if let Err(error) = &declared {
-            println!("refused: {error:#}");
-        } else {
-            // Leave nothing behind: it would only disappear at the next restart.
-            channel
-                .queue_delete(queue.as_str().into(), Default::default())
-                .await?;
-        }
-        Ok(declared.is_ok())
-    })
-    .await
-}
+proof!(non_durable_classic_queue_allowed_in_4_0, async {
+    let rabbit = lab::rabbit().await?;
+    let version = rabbit.server_version().await?;
+    assert!(
+        version.starts_with("4.0."),
+        "this proof is about 4.0, not {version}"
+    );
+    let channel = rabbit.connect().await?.create_channel().await?;
+    let queue = lab::unique_name("transient_queue");
+    let declared = transient_queue(&channel, &queue).await;
+    if let Err(error) = &declared {
+        println!("refused: {error:#}");
+    } else {
+        // Leave nothing behind: it would only disappear at the next restart.
+        channel
+            .queue_delete(queue.as_str().into(), Default::default())
+            .await?;
+    }
+    Ok(declared.is_ok())
+});

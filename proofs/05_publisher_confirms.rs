@@ -10,39 +10,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lab::rabbitmq::steps::{
-    WAIT, arguments, confirm_mode, durable_queue, message_ids, persistence, queue_with,
-    ready,
+    WAIT, arguments, confirm_mode, durable_queue, message_ids, publish_persistent,
+    queue_with, ready,
 };
 use lapin::options::BasicPublishOptions;
 use lapin::types::AMQPValue;
-use lapin::{BasicProperties, Channel, Confirmation, Connection};
-use proofs::prove;
+use lapin::{BasicProperties, Channel, Connection};
+use proofs::proof;
 use tokio::sync::OnceCell;
 
 const CHAPTER: &str = "05_publisher_confirms";
-
-/// Publishes one persistent message (confirms must be on), `mandatory` or not,
-/// and returns the broker's answer.
-async fn publish_one(
-    channel: &Channel,
-    routing_key: &str,
-    mandatory: bool,
-    body: &str,
-) -> Result<Confirmation> {
-    let options = BasicPublishOptions {
-        mandatory,
-        ..Default::default()
-    };
-    lab::rabbitmq::steps::publish_one(
-        channel,
-        "",
-        routing_key,
-        options,
-        body.as_bytes(),
-        persistence(true),
-    )
-    .await
-}
 
 async fn confirming_channel(connection: &Connection) -> Result<Channel> {
     let channel = connection.create_channel().await?;
@@ -50,109 +27,85 @@ async fn confirming_channel(connection: &Connection) -> Result<Channel> {
     Ok(channel)
 }
 
-#[tokio::test]
-async fn confirm_without_consumer() -> Result<()> {
-    prove(CHAPTER, "confirm_without_consumer", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let channel = confirming_channel(&connection).await?;
-        let queue = lab::unique_name("payments");
-        durable_queue(&channel, &queue).await?;
-        let answer = publish_one(&channel, &queue, false, "payment").await?;
-        assert_eq!(
-            ready(&channel, &queue).await?,
-            1,
-            "the message waits in the queue"
+proof!(confirm_without_consumer, async {
+    let rabbit = lab::rabbit().await?;
+    let connection = rabbit.connect().await?;
+    let channel = confirming_channel(&connection).await?;
+    let queue = lab::unique_name("payments");
+    durable_queue(&channel, &queue).await?;
+    let answer = publish_persistent(&channel, &queue, false, "payment").await?;
+    assert_eq!(
+        ready(&channel, &queue).await?,
+        1,
+        "the message waits in the queue"
+    );
+    Ok(answer.is_ack())
+});
+
+proof!(mandatory_unroutable_is_returned_and_acked, async {
+    let rabbit = lab::rabbit().await?;
+    let connection = rabbit.connect().await?;
+    let channel = confirming_channel(&connection).await?;
+    let nowhere = lab::unique_name("no_such_queue");
+    let answer = publish_persistent(&channel, &nowhere, true, "payment").await?;
+    let acked = answer.is_ack();
+    let returned = answer.take_message();
+    if let Some(returned) = &returned {
+        println!(
+            "returned: {} {}, then acked: {acked}",
+            returned.reply_code, returned.reply_text
         );
-        Ok(answer.is_ack())
-    })
-    .await
-}
+        assert_eq!(returned.reply_code, 312, "NO_ROUTE");
+    }
+    Ok(acked && returned.is_some())
+});
 
-#[tokio::test]
-async fn mandatory_unroutable_is_returned_and_acked() -> Result<()> {
-    prove(
-        CHAPTER,
-        "mandatory_unroutable_is_returned_and_acked",
-        async {
-            let rabbit = lab::rabbit().await?;
-            let connection = rabbit.connect().await?;
-            let channel = confirming_channel(&connection).await?;
-            let nowhere = lab::unique_name("no_such_queue");
-            let answer = publish_one(&channel, &nowhere, true, "payment").await?;
-            let acked = answer.is_ack();
-            let returned = answer.take_message();
-            if let Some(returned) = &returned {
-                println!(
-                    "returned: {} {}, then acked: {acked}",
-                    returned.reply_code, returned.reply_text
-                );
-                assert_eq!(returned.reply_code, 312, "NO_ROUTE");
-            }
-            Ok(acked && returned.is_some())
-        },
+proof!(publish_without_confirms_reports_no_error, async {
+    let rabbit = lab::rabbit().await?;
+    let connection = rabbit.connect().await?;
+    let channel = connection.create_channel().await?;
+    let missing_exchange = lab::unique_name("no_such_exchange");
+    let published = channel
+        .basic_publish(
+            missing_exchange.as_str().into(),
+            "payments".into(),
+            BasicPublishOptions::default(),
+            b"payment",
+            BasicProperties::default().with_delivery_mode(2),
+        )
+        .await;
+    let answer = match published {
+        Ok(confirm) => lab::within(WAIT, "the PublisherConfirm", confirm).await?,
+        Err(error) => Err(error),
+    };
+    println!("publish: {answer:?}");
+    let reported_error = answer.is_err();
+    // The broker closes the channel all the same, a moment later.
+    lab::until(
+        Duration::from_secs(10),
+        "the broker to close the channel",
+        Duration::from_millis(20),
+        || async { Ok(!channel.status().connected()) },
     )
-    .await
-}
+    .await?;
+    Ok(reported_error)
+});
 
-#[tokio::test]
-async fn publish_without_confirms_reports_no_error() -> Result<()> {
-    prove(
-        CHAPTER,
-        "publish_without_confirms_reports_no_error",
-        async {
-            let rabbit = lab::rabbit().await?;
-            let connection = rabbit.connect().await?;
-            let channel = connection.create_channel().await?;
-            let missing_exchange = lab::unique_name("no_such_exchange");
-            let published = channel
-                .basic_publish(
-                    missing_exchange.as_str().into(),
-                    "payments".into(),
-                    BasicPublishOptions::default(),
-                    b"payment",
-                    BasicProperties::default().with_delivery_mode(2),
-                )
-                .await;
-            let answer = match published {
-                Ok(confirm) => lab::within(WAIT, "the PublisherConfirm", confirm).await?,
-                Err(error) => Err(error),
-            };
-            println!("publish: {answer:?}");
-            let reported_error = answer.is_err();
-            // The broker closes the channel all the same, a moment later.
-            lab::until(
-                Duration::from_secs(10),
-                "the broker to close the channel",
-                Duration::from_millis(20),
-                || async { Ok(!channel.status().connected()) },
-            )
-            .await?;
-            Ok(reported_error)
-        },
-    )
-    .await
-}
-
-#[tokio::test]
-async fn full_queue_nacks_publish() -> Result<()> {
-    prove(CHAPTER, "full_queue_nacks_publish", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let channel = confirming_channel(&connection).await?;
-        let queue = lab::unique_name("payments");
-        let one_only = arguments([
-            ("x-max-length", AMQPValue::LongLongInt(1)),
-            ("x-overflow", lab::rabbitmq::steps::text("reject-publish")),
-        ]);
-        queue_with(&channel, &queue, one_only).await?;
-        let first = publish_one(&channel, &queue, false, "first").await?;
-        let second = publish_one(&channel, &queue, false, "second").await?;
-        assert!(first.is_ack(), "the first message fits");
-        Ok(second.is_nack())
-    })
-    .await
-}
+proof!(full_queue_nacks_publish, async {
+    let rabbit = lab::rabbit().await?;
+    let connection = rabbit.connect().await?;
+    let channel = confirming_channel(&connection).await?;
+    let queue = lab::unique_name("payments");
+    let one_only = arguments([
+        ("x-max-length", AMQPValue::LongLongInt(1)),
+        ("x-overflow", lab::rabbitmq::steps::text("reject-publish")),
+    ]);
+    queue_with(&channel, &queue, one_only).await?;
+    let first = publish_persistent(&channel, &queue, false, "first").await?;
+    let second = publish_persistent(&channel, &queue, false, "second").await?;
+    assert!(first.is_ack(), "the first message fits");
+    Ok(second.is_nack())
+});
 
 /// What a confirmed stream looked like after the broker restarted in its middle.
 #[derive(Debug, Clone)]
@@ -291,28 +244,12 @@ async fn publish_round(
     Ok(())
 }
 
-#[tokio::test]
-async fn confirmed_messages_survive_restart_midstream() -> Result<()> {
-    prove(
-        CHAPTER,
-        "confirmed_messages_survive_restart_midstream",
-        async {
-            let all_there = midstream().await?.confirmed_missing == 0;
-            Ok(all_there)
-        },
-    )
-    .await
-}
+proof!(confirmed_messages_survive_restart_midstream, async {
+    let all_there = midstream().await?.confirmed_missing == 0;
+    Ok(all_there)
+});
 
-#[tokio::test]
-async fn republishing_unconfirmed_makes_duplicates() -> Result<()> {
-    prove(
-        CHAPTER,
-        "republishing_unconfirmed_makes_duplicates",
-        async {
-            let duplicates = midstream().await?.duplicates;
-            Ok(duplicates > 0)
-        },
-    )
-    .await
-}
+proof!(republishing_unconfirmed_makes_duplicates, async {
+    let duplicates = midstream().await?.duplicates;
+    Ok(duplicates > 0)
+});

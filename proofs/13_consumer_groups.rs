@@ -11,7 +11,7 @@ use lab::kafka::steps::{
     WAIT, committed, first_on_resume, group_state, read_and_commit,
     records_before_marker, topic_with,
 };
-use proofs::prove;
+use proofs::proof;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
@@ -36,126 +36,106 @@ async fn seen_before_joining(
     records_before_marker(&consumer, &producer, topic).await
 }
 
-#[tokio::test]
-async fn default_reset_reads_old_records() -> Result<()> {
-    prove(CHAPTER, "default_reset_reads_old_records", async {
-        let kafka = lab::kafka().await?;
-        let topic = topic_with(&kafka, "events", 10).await?;
-        let seen = seen_before_joining(&kafka, &topic, None).await?;
-        Ok(seen)
-    })
-    .await
-}
+proof!(default_reset_reads_old_records, async {
+    let kafka = lab::kafka().await?;
+    let topic = topic_with(&kafka, "events", 10).await?;
+    let seen = seen_before_joining(&kafka, &topic, None).await?;
+    Ok(seen)
+});
 
-#[tokio::test]
-async fn earliest_reads_old_records() -> Result<()> {
-    prove(CHAPTER, "earliest_reads_old_records", async {
-        let kafka = lab::kafka().await?;
-        let topic = topic_with(&kafka, "events", 10).await?;
-        let seen = seen_before_joining(&kafka, &topic, Some("earliest")).await?;
-        Ok(seen)
-    })
-    .await
-}
+proof!(earliest_reads_old_records, async {
+    let kafka = lab::kafka().await?;
+    let topic = topic_with(&kafka, "events", 10).await?;
+    let seen = seen_before_joining(&kafka, &topic, Some("earliest")).await?;
+    Ok(seen)
+});
 
-#[tokio::test]
-async fn second_group_reads_again() -> Result<()> {
-    prove(CHAPTER, "second_group_reads_again", async {
-        let kafka = lab::kafka().await?;
-        let topic = topic_with(&kafka, "events", 10).await?;
-        let quiet = Duration::from_secs(10);
-        let (a, b) = (lab::unique_name("a"), lab::unique_name("b"));
-        let first = read_and_commit(&kafka, &topic, &a, usize::MAX, quiet).await?;
-        assert_eq!(first.len(), 10, "group A should read all 10 records");
-        let second = read_and_commit(&kafka, &topic, &b, usize::MAX, quiet).await?;
-        Ok(second.len())
-    })
-    .await
-}
+proof!(second_group_reads_again, async {
+    let kafka = lab::kafka().await?;
+    let topic = topic_with(&kafka, "events", 10).await?;
+    let quiet = Duration::from_secs(10);
+    let (a, b) = (lab::unique_name("a"), lab::unique_name("b"));
+    let first = read_and_commit(&kafka, &topic, &a, usize::MAX, quiet).await?;
+    assert_eq!(first.len(), 10, "group A should read all 10 records");
+    let second = read_and_commit(&kafka, &topic, &b, usize::MAX, quiet).await?;
+    Ok(second.len())
+});
 
-#[tokio::test]
-async fn committed_offset_after_processing() -> Result<()> {
-    prove(CHAPTER, "committed_offset_after_processing", async {
-        let kafka = lab::kafka().await?;
-        let topic = topic_with(&kafka, "events", 10).await?;
-        let group = lab::unique_name("group");
-        let consumer: StreamConsumer = kafka
-            .client_config()
-            .set("group.id", &group)
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false")
-            .create()?;
+proof!(committed_offset_after_processing, async {
+    let kafka = lab::kafka().await?;
+    let topic = topic_with(&kafka, "events", 10).await?;
+    let group = lab::unique_name("group");
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", &group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    consumer.subscribe(&[topic.as_str()])?;
+    // Process offsets 0..=4, then commit the last one processed.
+    for expected in 0..5 {
+        let message = lab::within(WAIT, "a record", consumer.recv()).await??;
+        assert_eq!(message.offset(), expected);
+        if expected == 4 {
+            consumer.commit_message(&message, CommitMode::Sync)?;
+        }
+    }
+    let offset = committed(&kafka, &topic, &group, 0).await?.unwrap_or(-1);
+    Ok(offset)
+});
+
+proof!(idle_consumers, async {
+    let kafka = lab::kafka().await?;
+    let topic = lab::unique_name("orders");
+    kafka.create_topic(&topic, 3, 1).await?;
+    let group = lab::unique_name("group");
+    let mut consumers = Vec::new();
+    let mut pollers = Vec::new();
+    for _ in 0..4 {
+        let consumer: Arc<StreamConsumer> = Arc::new(
+            kafka
+                .client_config()
+                .set("group.id", &group)
+                .set("auto.offset.reset", "earliest")
+                .create()?,
+        );
         consumer.subscribe(&[topic.as_str()])?;
-        // Process offsets 0..=4, then commit the last one processed.
-        for expected in 0..5 {
-            let message = lab::within(WAIT, "a record", consumer.recv()).await??;
-            assert_eq!(message.offset(), expected);
-            if expected == 4 {
-                consumer.commit_message(&message, CommitMode::Sync)?;
+        // A consumer takes part in rebalances only while it is polled.
+        let polled = Arc::clone(&consumer);
+        pollers.push(tokio::spawn(async move {
+            loop {
+                let _ = polled.recv().await;
             }
-        }
-        let offset = committed(&kafka, &topic, &group, 0).await?.unwrap_or(-1);
-        Ok(offset)
-    })
-    .await
-}
-
-#[tokio::test]
-async fn idle_consumers() -> Result<()> {
-    prove(CHAPTER, "idle_consumers", async {
-        let kafka = lab::kafka().await?;
-        let topic = lab::unique_name("orders");
-        kafka.create_topic(&topic, 3, 1).await?;
-        let group = lab::unique_name("group");
-        let mut consumers = Vec::new();
-        let mut pollers = Vec::new();
-        for _ in 0..4 {
-            let consumer: Arc<StreamConsumer> = Arc::new(
-                kafka
-                    .client_config()
-                    .set("group.id", &group)
-                    .set("auto.offset.reset", "earliest")
-                    .create()?,
-            );
-            consumer.subscribe(&[topic.as_str()])?;
-            // A consumer takes part in rebalances only while it is polled.
-            let polled = Arc::clone(&consumer);
-            pollers.push(tokio::spawn(async move {
-                loop {
-                    let _ = polled.recv().await;
+        }));
+        consumers.push(consumer);
+    }
+    // Wait until the group is stable with all four members and the three
+    // partitions are assigned.
+    let idle = lab::within(
+        Duration::from_secs(90),
+        "the group to settle with 4 members",
+        async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let state = group_state(&kafka, &group).await?;
+                let counts: Vec<usize> = consumers
+                    .iter()
+                    .map(|c| c.assignment().map(|a| a.count()).unwrap_or(0))
+                    .collect();
+                if state == Some(("Stable".to_string(), 4))
+                    && counts.iter().sum::<usize>() == 3
+                {
+                    return anyhow::Ok(counts.iter().filter(|&&n| n == 0).count());
                 }
-            }));
-            consumers.push(consumer);
-        }
-        // Wait until the group is stable with all four members and the three
-        // partitions are assigned.
-        let idle = lab::within(
-            Duration::from_secs(90),
-            "the group to settle with 4 members",
-            async {
-                loop {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    let state = group_state(&kafka, &group).await?;
-                    let counts: Vec<usize> = consumers
-                        .iter()
-                        .map(|c| c.assignment().map(|a| a.count()).unwrap_or(0))
-                        .collect();
-                    if state == Some(("Stable".to_string(), 4))
-                        && counts.iter().sum::<usize>() == 3
-                    {
-                        return anyhow::Ok(counts.iter().filter(|&&n| n == 0).count());
-                    }
-                }
-            },
-        )
-        .await;
-        for poller in pollers {
-            poller.abort();
-        }
-        idle?
-    })
-    .await
-}
+            }
+        },
+    )
+    .await;
+    for poller in pollers {
+        poller.abort();
+    }
+    idle?
+});
 
 /// Runs the crash consumer in `mode` on a topic of 10 records, kills it while it is
 /// processing `record-3` and after several automatic commits, and returns whether
@@ -182,20 +162,12 @@ async fn record_three_redelivered(mode: &str) -> Result<bool> {
     Ok(next.value == "record-3")
 }
 
-#[tokio::test]
-async fn auto_store_kill_redelivers() -> Result<()> {
-    prove(CHAPTER, "auto_store_kill_redelivers", async {
-        let again = record_three_redelivered("auto-store").await?;
-        Ok(again)
-    })
-    .await
-}
+proof!(auto_store_kill_redelivers, async {
+    let again = record_three_redelivered("auto-store").await?;
+    Ok(again)
+});
 
-#[tokio::test]
-async fn manual_store_kill_redelivers() -> Result<()> {
-    prove(CHAPTER, "manual_store_kill_redelivers", async {
-        let again = record_three_redelivered("manual-store").await?;
-        Ok(again)
-    })
-    .await
-}
+proof!(manual_store_kill_redelivers, async {
+    let again = record_three_redelivered("manual-store").await?;
+    Ok(again)
+});

@@ -3,9 +3,9 @@
 //!
 //! - [`prove`]: runs one proof, bounded, and compares what it observed with the
 //!   key ([`assert_key`]), naming the question when they differ.
-//! - [`Scene`]: where most RabbitMQ proofs start. The broker steps themselves are
-//!   the lab's ([`lab::rabbitmq::steps`], [`lab::kafka::steps`]), shared with the
-//!   exercise checks.
+//! - [`proof!`]: declares the proof of one question, named after its slug.
+//! - The broker steps themselves are the lab's ([`lab::rabbitmq::steps`],
+//!   [`lab::kafka::steps`]), shared with the exercise checks.
 //! - `src/bin/killable_consumer.rs`, `src/bin/kafka_crash_consumer.rs`: consumers
 //!   run as their own processes, so a proof can kill them for real (see
 //!   [`lab::ClientProcess`]).
@@ -14,7 +14,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lapin::{Channel, Connection};
 use quiz::{Given, Kind, Quiz};
 
 /// Where the quiz files are: `book/quizzes/` of the checkout the tests run in
@@ -76,6 +75,30 @@ pub fn assert_key(chapter: &str, slug: &str, observed: impl Into<Observed>) {
     );
 }
 
+/// Declares the proof of one behavioural question: a test named after the
+/// question's slug that runs `experiment` and compares what it observed with the
+/// answer key (see [`prove`]). The name is the slug, so the two cannot drift apart.
+/// Each proofs file sets `const CHAPTER: &str` to its chapter.
+///
+/// ```ignore
+/// const CHAPTER: &str = "01_first_contact";
+///
+/// proofs::proof!(first_offset, async {
+///     let offset: i64 = 0; // ... produce a record, read its delivery report ...
+///     Ok(offset)
+/// });
+/// ```
+#[macro_export]
+macro_rules! proof {
+    ($(#[$attribute:meta])* $slug:ident, $experiment:expr $(,)?) => {
+        $(#[$attribute])*
+        #[tokio::test]
+        async fn $slug() -> anyhow::Result<()> {
+            $crate::prove(CHAPTER, stringify!($slug), $experiment).await
+        }
+    };
+}
+
 /// Runs one proof: `experiment` observes the answer on a live broker (bounded as a
 /// whole, so it fails instead of hanging), and what it observed must be the answer
 /// key of question `slug` of `chapter`.
@@ -98,34 +121,4 @@ pub async fn prove<T: Into<Observed>>(
     let observed = lab::within(Duration::from_secs(240), what, experiment).await??;
     assert_key(chapter, slug, observed);
     Ok(())
-}
-
-/// Where most RabbitMQ proofs start: the lab's single RabbitMQ, a connection, a
-/// `setup` channel to publish and count on, and a fresh durable queue.
-pub struct Scene {
-    /// Held for the whole proof: it keeps fault tests off this broker.
-    pub rabbit: lab::Rabbit,
-    /// The proof's connection.
-    pub connection: Connection,
-    /// A channel for publishing and counting.
-    pub setup: Channel,
-    /// The queue's unique name.
-    pub queue: String,
-}
-
-impl Scene {
-    /// Connects and declares a durable queue named after `prefix`.
-    pub async fn new(prefix: &str) -> anyhow::Result<Scene> {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let queue = lab::unique_name(prefix);
-        let setup = connection.create_channel().await?;
-        lab::rabbitmq::steps::durable_queue(&setup, &queue).await?;
-        Ok(Scene {
-            rabbit,
-            connection,
-            setup,
-            queue,
-        })
-    }
 }

@@ -1,22 +1,13 @@
 //! What a test gets: running brokers of one topology, held under a lease, with
-//! fault control. [`crate::Rabbit`] and [`crate::Kafka`] wrap it with each broker's
-//! client helpers.
+//! fault control. `lab::Rabbit` and `lab::Kafka` wrap it with each broker's client
+//! helpers (and the functions that open them, `lab::rabbit()`, `lab::kafka()`, ...).
 //!
 //! A handle holds a lease on its topology until it is dropped (see `lease`): plain
 //! handles share the brokers with other tests; `*_with_faults` handles run alone and
 //! may restart, stop, kill and start nodes.
 
-use crate::lease::Lease;
+use crate::lease::{Access, Lease};
 use crate::{Endpoint, LabError, Result, Topology, lab};
-
-/// How a test uses a topology.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Alongside other tests; no faults.
-    Shared,
-    /// Alone, so it may restart, stop, kill and start nodes.
-    Faults,
-}
 
 /// Running brokers of one topology, as handed to a test.
 #[derive(Debug)]
@@ -55,7 +46,8 @@ impl Brokers {
             .checked_sub(1)
             .and_then(|i| self.endpoints.get(i))
             .ok_or(LabError::NoSuchNode {
-                topology: self.topology,
+                topology: self.topology.description(),
+                nodes: self.topology.size(),
                 number,
             })
     }
@@ -94,55 +86,9 @@ impl Brokers {
         if self.lease.access != Access::Faults {
             return Err(LabError::SharedHandle {
                 action,
-                topology: self.topology,
+                topology: self.topology.description(),
             });
         }
         self.endpoint(number).map(|_| ())
     }
-}
-
-macro_rules! open_fns {
-    ($($(#[$doc:meta])* $name:ident -> $handle:ident ($topology:ident, $access:ident);)*) => {
-        $(
-            $(#[$doc])*
-            pub async fn $name() -> Result<crate::$handle> {
-                Brokers::open(Topology::$topology, Access::$access)
-                    .await
-                    .map(crate::$handle)
-            }
-        )*
-    };
-}
-
-open_fns! {
-    /// The single RabbitMQ node, shared with other tests.
-    rabbit -> Rabbit(Rabbit, Shared);
-    /// The single RabbitMQ node, alone, for fault experiments.
-    rabbit_with_faults -> Rabbit(Rabbit, Faults);
-    /// The 3-node RabbitMQ cluster, shared with other tests.
-    rabbit_cluster -> Rabbit(RabbitCluster, Shared);
-    /// The 3-node RabbitMQ cluster, alone, for fault experiments.
-    rabbit_cluster_with_faults -> Rabbit(RabbitCluster, Faults);
-    /// The single Kafka node, shared with other tests.
-    kafka -> Kafka(Kafka, Shared);
-    /// The single Kafka node, alone, for fault experiments.
-    kafka_with_faults -> Kafka(Kafka, Faults);
-    /// The 3-node Kafka cluster, shared with other tests.
-    kafka_cluster -> Kafka(KafkaCluster, Shared);
-    /// The 3-node Kafka cluster, alone, for fault experiments.
-    kafka_cluster_with_faults -> Kafka(KafkaCluster, Faults);
-}
-
-/// The RabbitMQ brokers of `topology`, shared with other tests.
-pub async fn rabbit_for(topology: Topology) -> Result<crate::Rabbit> {
-    Brokers::open(topology, Access::Shared)
-        .await
-        .map(crate::Rabbit)
-}
-
-/// The Kafka brokers of `topology`, shared with other tests.
-pub async fn kafka_for(topology: Topology) -> Result<crate::Kafka> {
-    Brokers::open(topology, Access::Shared)
-        .await
-        .map(crate::Kafka)
 }

@@ -88,23 +88,7 @@ impl Endpoint {
 impl fmt::Display for Endpoint {
     /// The address with any password hidden, for messages.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact(self.as_str()))
-    }
-}
-
-/// A URL without its password.
-pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => {
-                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-                }
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
+        f.write_str(&rabbitmq::probe::redact(self.as_str()))
     }
 }
 
@@ -117,7 +101,10 @@ mod tests {
     fn display_hides_the_password() {
         let endpoint = Endpoint::amqp("amqp://ann:secret@host:5672/%2f").expect("valid");
         assert_eq!(endpoint.to_string(), "amqp://ann:***@host:5672/%2f");
-        assert_eq!(redact("amqp://host:5672"), "amqp://host:5672");
+        assert_eq!(
+            rabbitmq::probe::redact("amqp://host:5672"),
+            "amqp://host:5672"
+        );
     }
 
     /// A setting that is not an address is refused with what one looks like.

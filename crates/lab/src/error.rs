@@ -46,7 +46,7 @@ pub enum LabError {
         after: Duration,
     },
 
-    /// An exercise check did not finish in time (see [`crate::check`]).
+    /// An exercise check did not finish in time (see `lab::check`).
     #[error("check timed out after {} s while {what}", .after.as_secs())]
     CheckTimedOut {
         /// What the check was doing, in the learner's terms.
@@ -76,15 +76,17 @@ pub enum LabError {
     SharedHandle {
         /// stop, kill, start.
         action: &'static str,
-        /// The handle's topology.
-        topology: crate::Topology,
+        /// The handle's topology, e.g. "3-node RabbitMQ cluster".
+        topology: &'static str,
     },
 
     /// A node number outside the topology.
-    #[error("the {topology} has nodes 1..={}, not {number}", .topology.size())]
+    #[error("the {topology} has nodes 1..={nodes}, not {number}")]
     NoSuchNode {
-        /// The topology.
-        topology: crate::Topology,
+        /// The topology, e.g. "3-node Kafka cluster".
+        topology: &'static str,
+        /// How many nodes it has.
+        nodes: usize,
         /// The number asked for.
         number: usize,
     },

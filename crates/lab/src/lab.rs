@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use crate::backend::{Backend, native};
 use crate::rabbitmq::management::Management;
 use crate::{
-    Access, BackendKind, Broker, Endpoint, LabError, NodeLayout, Result, Topology, lease,
+    BackendKind, Broker, Endpoint, LabError, NodeLayout, Result, Topology, lease,
     rabbitmq, select,
 };
 
@@ -25,7 +25,7 @@ pub struct Lab {
 
 static LAB: OnceCell<Lab> = OnceCell::const_new();
 
-/// The lab of this process, chosen on first use (see [`select`] for the order).
+/// The lab of this process, chosen on first use (see `select` for the order).
 pub async fn lab() -> Result<&'static Lab> {
     LAB.get_or_try_init(|| async {
         let (backend, reason) = select::choose().await?;
@@ -62,7 +62,7 @@ impl Lab {
 
     /// Starts `topology` (if it is not running) and waits until it is ready.
     pub async fn up(&self, topology: Topology) -> Result<Vec<Endpoint>> {
-        let _lease = lease::Lease::take(topology, Access::Shared).await?;
+        let _lease = lease::Lease::take(topology, lease::Access::Shared).await?;
         self.ensure(topology).await
     }
 

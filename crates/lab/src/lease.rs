@@ -9,7 +9,16 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::time::{Duration, Instant};
 
-use crate::{Access, LabError, Result, Topology};
+use crate::{LabError, Result, Topology};
+
+/// How a test uses a topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Alongside other tests; no faults.
+    Shared,
+    /// Alone, so it may restart, stop, kill and start nodes.
+    Faults,
+}
 
 /// How long a test waits for other tests to release a topology.
 const LEASE_TIMEOUT: Duration = Duration::from_secs(600);

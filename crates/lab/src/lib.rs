@@ -20,15 +20,16 @@
 //!   the version query, the handle a test gets ([`Rabbit`], [`Kafka`]) and the
 //!   shared test [`rabbitmq::steps`] / [`kafka::steps`] that exercise checks,
 //!   proofs and the lab's own tests use.
-//! - `node`: the description of one node a backend runs, and where it runs
-//!   (loopback or a Docker network).
+//! - `node`: the description of one node a backend runs; `placement`: where it
+//!   runs (loopback or a Docker network), which decides how nodes find each other.
 //! - `backend`: the life cycle of a node on each way of getting brokers:
 //!   `containers` (testcontainers, Docker), `native` (local processes: RabbitMQ
 //!   from Debian packages in a chroot, Kafka from its Maven jars; `lab install`)
 //!   and `external` (endpoints you give).
 //! - [`Lab`] (`lab`): the backend this process uses and how a whole topology
 //!   starts on it; [`select`]: which backend, and why.
-//! - [`brokers`]: a topology's running brokers under a lease, with fault control.
+//! - [`brokers`]: a topology's running brokers, with fault control; `lease`: the
+//!   cross-process locks that keep fault experiments and other tests apart.
 //! - [`topology`]: the four topologies, node names and ports; [`Endpoint`]: where
 //!   a client reaches a node.
 //! - [`versions`]: the pinned broker versions, in one place.
@@ -36,7 +37,7 @@
 //! - [`client`]: client programs run as their own processes, for crash
 //!   experiments (a consumer killed with SIGKILL, not a dropped future).
 //! - [`error`]: one error type whose messages fit on one line.
-//! - `home`, `lease`: the lab's folder, and cross-process locks on topologies.
+//! - `home`: the lab's folder.
 
 pub mod brokers;
 pub mod client;
@@ -55,21 +56,24 @@ mod home;
 mod lab;
 mod lease;
 mod node;
+mod placement;
 
+pub use backend::BackendKind;
 pub use backend::native::{InstallEvent, install_native, native_installed};
-pub use brokers::{
-    Access, kafka, kafka_cluster, kafka_cluster_with_faults, kafka_for,
-    kafka_with_faults, rabbit, rabbit_cluster, rabbit_cluster_with_faults, rabbit_for,
-    rabbit_with_faults,
-};
 pub use client::ClientProcess;
 pub use endpoint::Endpoint;
 pub use error::{LabError, Result};
 pub use home::home;
 pub use kafka::Kafka;
+pub use kafka::{
+    kafka, kafka_cluster, kafka_cluster_with_faults, kafka_for, kafka_with_faults,
+};
 pub use lab::{Lab, lab};
+pub use lease::Access;
 pub use names::unique_name;
 pub use rabbitmq::Rabbit;
-pub use select::BackendKind;
+pub use rabbitmq::{
+    rabbit, rabbit_cluster, rabbit_cluster_with_faults, rabbit_for, rabbit_with_faults,
+};
 pub use topology::{Broker, NodeLayout, Topology};
 pub use wait::{check, until, within};

@@ -8,65 +8,32 @@
 //! 5. `native`, if it is installed;
 //! 6. else [`LabError::NoBackend`].
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
-use crate::backend::{Backend, containers, external, native};
+use crate::backend::{Backend, BackendKind, containers, external, native};
 use crate::{LabError, Result};
 
 /// The environment variable that picks a backend explicitly.
 pub const LAB_VAR: &str = "BROKERLINGS_LAB";
 
-/// The three ways of getting brokers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackendKind {
-    /// Docker containers started through testcontainers.
-    Containers,
-    /// Local processes (RabbitMQ in a Debian 13 chroot, Kafka from its jars).
-    Native,
-    /// Brokers somebody else runs (docker compose, a classroom server).
-    External,
-}
-
-impl BackendKind {
-    /// The name used in `BROKERLINGS_LAB` and in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Containers => "containers",
-            BackendKind::Native => "native",
-            BackendKind::External => "external",
-        }
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for BackendKind {
-    type Err = LabError;
-
-    fn from_str(value: &str) -> Result<Self> {
-        match value {
-            "containers" | "docker" => Ok(BackendKind::Containers),
-            "native" => Ok(BackendKind::Native),
-            "external" => Ok(BackendKind::External),
-            _ => Err(LabError::BadSetting {
-                name: LAB_VAR,
-                value: value.into(),
-                expected: "one of containers, native, external".into(),
-            }),
-        }
+/// Parses a value of [`LAB_VAR`].
+fn parse(value: &str) -> Result<BackendKind> {
+    match value {
+        "containers" | "docker" => Ok(BackendKind::Containers),
+        "native" => Ok(BackendKind::Native),
+        "external" => Ok(BackendKind::External),
+        _ => Err(LabError::BadSetting {
+            name: LAB_VAR,
+            value: value.into(),
+            expected: "one of containers, native, external".into(),
+        }),
     }
 }
 
 /// Chooses the backend (see the module docs for the order) and says why.
 pub(crate) async fn choose() -> Result<(Backend, String)> {
     if let Some(value) = std::env::var(LAB_VAR).ok().filter(|v| !v.is_empty()) {
-        let backend = open(value.parse()?).await?;
+        let backend = open(parse(&value)?).await?;
         return Ok((backend, format!("{LAB_VAR}={value}")));
     }
     if external::External::configured() {

@@ -68,6 +68,16 @@ impl Topology {
         Topology::ALL.into_iter().find(|t| t.slug() == slug)
     }
 
+    /// In words: "single RabbitMQ", "3-node Kafka cluster", ...
+    pub fn description(self) -> &'static str {
+        match self {
+            Topology::Rabbit => "single RabbitMQ",
+            Topology::Kafka => "single Kafka",
+            Topology::RabbitCluster => "3-node RabbitMQ cluster",
+            Topology::KafkaCluster => "3-node Kafka cluster",
+        }
+    }
+
     /// Which broker its nodes run.
     pub fn broker(self) -> Broker {
         match self {
@@ -119,12 +129,7 @@ impl TryFrom<String> for Topology {
 
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Topology::Rabbit => "single RabbitMQ",
-            Topology::Kafka => "single Kafka",
-            Topology::RabbitCluster => "3-node RabbitMQ cluster",
-            Topology::KafkaCluster => "3-node Kafka cluster",
-        })
+        f.write_str(self.description())
     }
 }
 

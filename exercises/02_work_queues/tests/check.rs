@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lab::rabbitmq::steps::{durable_queue, numbered, publish_all, ready};
+use lab::rabbitmq::steps::{Scene, numbered, publish_all, ready};
 use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
 use tokio::sync::mpsc;
@@ -21,19 +21,15 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
 #[tokio::test]
 async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "two workers shared 40 tasks", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("tasks");
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("tasks").await?;
 
         let (done_tx, mut done_rx) = mpsc::unbounded_channel();
         let mut workers = Vec::new();
         let mut channels = Vec::new();
         // The slow worker subscribes first: plain round-robin would give it half.
         for (name, pace) in [("slow", 250), ("fast", 5)] {
-            let channel = connection.create_channel().await?;
-            let consumer = fair_consumer(&channel, &queue, name).await?;
+            let channel = scene.connection.create_channel().await?;
+            let consumer = fair_consumer(&channel, &scene.queue, name).await?;
             let done = done_tx.clone();
             workers.push(tokio::spawn(async move {
                 work(consumer, name, Duration::from_millis(pace), done).await
@@ -43,7 +39,7 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
         drop(done_tx);
 
         let tasks = numbered("task", 40);
-        publish_all(&setup, &queue, &tasks, true).await?;
+        publish_all(&scene.setup, &scene.queue, &tasks, true).await?;
 
         let mut reports: Vec<Done> = Vec::new();
         while reports.len() < tasks.len() {
@@ -105,7 +101,7 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
             .map_err(|e| anyhow::anyhow!("`work` failed: {e:#}"))?;
         }
         assert_eq!(
-            ready(&setup, &queue).await?,
+            ready(&scene.setup, &scene.queue).await?,
             0,
             "tasks went back to the queue: they were done but not acknowledged"
         );
@@ -118,16 +114,12 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
 #[tokio::test]
 async fn a_busy_worker_holds_one_task_and_leaves_the_rest() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "a busy worker and 5 tasks", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("tasks");
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("tasks").await?;
 
         // This worker is busy: nothing ever takes its deliveries from its stream.
-        let busy_channel = connection.create_channel().await?;
-        let mut busy = fair_consumer(&busy_channel, &queue, "busy").await?;
-        publish_all(&setup, &queue, &numbered("task", 5), true).await?;
+        let busy_channel = scene.connection.create_channel().await?;
+        let mut busy = fair_consumer(&busy_channel, &scene.queue, "busy").await?;
+        publish_all(&scene.setup, &scene.queue, &numbered("task", 5), true).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
 
         let mut held = 0;
@@ -142,16 +134,16 @@ async fn a_busy_worker_holds_one_task_and_leaves_the_rest() -> anyhow::Result<()
             "the busy worker was sent {held} of 5 tasks at once: limit it to one unacknowledged task, with manual acks"
         );
         assert_eq!(
-            ready(&setup, &queue).await?,
+            ready(&scene.setup, &scene.queue).await?,
             4,
             "4 tasks should wait in the queue"
         );
 
         // A second worker, subscribing later, gets the 4 waiting tasks.
-        let other_channel = connection.create_channel().await?;
+        let other_channel = scene.connection.create_channel().await?;
         let mut other = other_channel
             .basic_consume(
-                queue.as_str().into(),
+                scene.queue.as_str().into(),
                 "other".into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),

@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use acks::{Ledger, PREFETCH, subscribe, work};
 use lab::rabbitmq::steps::{
-    WAIT, arguments, confirm_mode, durable_queue, numbered, persistence, queue_with,
+    Scene, arguments, durable_queue, numbered, persistence, publish_each, queue_with,
     ready, text,
 };
 use lapin::Channel;
-use lapin::options::BasicPublishOptions;
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,25 +36,17 @@ async fn publish(
     queue: &str,
     jobs: &[Option<String>],
 ) -> anyhow::Result<()> {
-    confirm_mode(channel).await?;
-    for job in jobs {
-        let mut properties = persistence(true);
-        if let Some(id) = job {
-            properties = properties.with_message_id(id.as_str().into());
-        }
-        let body = job.clone().unwrap_or_else(|| "a job without id".into());
-        channel
-            .basic_publish(
-                "".into(),
-                queue.into(),
-                BasicPublishOptions::default(),
-                body.as_bytes(),
-                properties,
-            )
-            .await?;
-    }
-    lab::within(WAIT, "confirms of the jobs", channel.wait_for_confirms()).await??;
-    Ok(())
+    let messages: Vec<_> = jobs
+        .iter()
+        .map(|job| match job {
+            Some(id) => (
+                id.clone(),
+                persistence(true).with_message_id(id.as_str().into()),
+            ),
+            None => ("a job without id".to_string(), persistence(true)),
+        })
+        .collect();
+    publish_each(channel, queue, &messages).await
 }
 
 fn jobs(count: usize) -> Vec<String> {
@@ -112,39 +103,46 @@ fn recorded_twice(path: &PathBuf) -> Vec<(String, usize)> {
     times.into_iter().filter(|(_, n)| *n > 1).collect()
 }
 
+/// Runs `work` on a channel of `connection` until the ledger holds every job of
+/// `sent`, then closes the channel (which ends `work`) and waits for it to return.
+/// Returns the ledger's path.
+async fn work_until_recorded(
+    connection: &lapin::Connection,
+    queue: &str,
+    sent: &[String],
+) -> anyhow::Result<PathBuf> {
+    let path = ledger_path();
+    let channel = connection.create_channel().await?;
+    let worker = {
+        let (channel, queue, path) = (channel.clone(), queue.to_string(), path.clone());
+        tokio::spawn(async move {
+            let mut ledger = Ledger::open(path)?;
+            work(&channel, &queue, &mut ledger).await
+        })
+    };
+    until_recorded(&path, sent, "").await?;
+    // Give the last ack time to leave before the channel closes.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    channel.close(200, "check done".into()).await?;
+    lab::within(Duration::from_secs(10), "the worker to stop", worker)
+        .await??
+        .map_err(|e| anyhow::anyhow!("the worker failed: {e:#}"))?;
+    Ok(path)
+}
+
 /// Without crashes: every job is recorded once, and acked (none comes back when
 /// the worker's channel closes).
 #[tokio::test]
 async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "a worker handled 20 jobs", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("jobs");
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("jobs").await?;
         let sent = jobs(20);
-        publish(&setup, &queue, &with_ids(&sent)).await?;
-
-        let path = ledger_path();
-        let channel = connection.create_channel().await?;
-        let worker = {
-            let (channel, queue, path) = (channel.clone(), queue.clone(), path.clone());
-            tokio::spawn(async move {
-                let mut ledger = Ledger::open(path)?;
-                work(&channel, &queue, &mut ledger).await
-            })
-        };
-        until_recorded(&path, &sent, "").await?;
-        // Give the last ack time to leave before the channel closes.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        channel.close(200, "check done".into()).await?;
-        lab::within(Duration::from_secs(10), "the worker to stop", worker)
-            .await??
-            .map_err(|e| anyhow::anyhow!("the worker failed: {e:#}"))?;
+        publish(&scene.setup, &scene.queue, &with_ids(&sent)).await?;
+        let path = work_until_recorded(&scene.connection, &scene.queue, &sent).await?;
         let twice = recorded_twice(&path);
         assert!(twice.is_empty(), "jobs recorded more than once: {twice:?}");
         assert_eq!(
-            ready(&setup, &queue).await?,
+            ready(&scene.setup, &scene.queue).await?,
             0,
             "jobs came back to the queue when the worker stopped: they were recorded but never acked"
         );
@@ -160,16 +158,12 @@ async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
 #[tokio::test]
 async fn worker_holds_a_bounded_number_of_jobs() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "a worker subscribed to 100 jobs", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("jobs");
-        durable_queue(&setup, &queue).await?;
-        publish(&setup, &queue, &with_ids(&jobs(100))).await?;
-        let channel = connection.create_channel().await?;
-        let _consumer = subscribe(&channel, &queue).await?;
+        let scene = Scene::new("jobs").await?;
+        publish(&scene.setup, &scene.queue, &with_ids(&jobs(100))).await?;
+        let channel = scene.connection.create_channel().await?;
+        let _consumer = subscribe(&channel, &scene.queue).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let taken = 100 - ready(&setup, &queue).await?;
+        let taken = 100 - ready(&scene.setup, &scene.queue).await?;
         assert!(
             taken >= 1,
             "the worker took no job: does `subscribe` start a consumer on the queue?"
@@ -187,24 +181,18 @@ async fn worker_holds_a_bounded_number_of_jobs() -> anyhow::Result<()> {
 /// A crash experiment: a queue holding 10 jobs with ids, and a fresh ledger.
 struct Crash {
     /// Held for the whole experiment: it keeps fault tests off this broker.
-    rabbit: lab::Rabbit,
-    queue: String,
+    scene: Scene,
     sent: Vec<String>,
     ledger: PathBuf,
 }
 
 impl Crash {
     async fn new() -> anyhow::Result<Crash> {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("jobs");
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("jobs").await?;
         let sent = jobs(10);
-        publish(&setup, &queue, &with_ids(&sent)).await?;
+        publish(&scene.setup, &scene.queue, &with_ids(&sent)).await?;
         Ok(Crash {
-            rabbit,
-            queue,
+            scene,
             sent,
             ledger: ledger_path(),
         })
@@ -213,8 +201,8 @@ impl Crash {
     /// Starts a worker on the queue and the ledger, stalling as `stall` says.
     fn worker(&self, stall: &[&str]) -> anyhow::Result<lab::ClientProcess> {
         let mut args = vec![
-            self.rabbit.amqp_url().to_string(),
-            self.queue.clone(),
+            self.scene.rabbit.amqp_url().to_string(),
+            self.scene.queue.clone(),
             self.ledger.display().to_string(),
         ];
         args.extend(stall.iter().map(|s| s.to_string()));
@@ -320,21 +308,7 @@ async fn job_without_id_is_rejected_not_requeued() -> anyhow::Result<()> {
         )
         .await?;
 
-        let path = ledger_path();
-        let channel = connection.create_channel().await?;
-        let worker = {
-            let (channel, queue, path) = (channel.clone(), queue.clone(), path.clone());
-            tokio::spawn(async move {
-                let mut ledger = Ledger::open(path)?;
-                work(&channel, &queue, &mut ledger).await
-            })
-        };
-        until_recorded(&path, &sent, "").await?;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        channel.close(200, "check done".into()).await?;
-        lab::within(Duration::from_secs(10), "the worker to stop", worker)
-            .await??
-            .map_err(|e| anyhow::anyhow!("the worker failed: {e:#}"))?;
+        let path = work_until_recorded(&connection, &queue, &sent).await?;
         assert_eq!(
             read_ledger(&path),
             sent,

@@ -23,7 +23,8 @@ use testcontainers_modules::testcontainers::{
 };
 
 use crate::error::one_line;
-use crate::node::{NodeSpec, Placement, container_name};
+use crate::node::NodeSpec;
+use crate::placement::{Placement, container_name};
 use crate::rabbitmq::config::{CONTAINER_CONF, COOKIE};
 use crate::{LabError, NodeLayout, Result, Topology, versions};
 

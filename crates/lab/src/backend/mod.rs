@@ -7,9 +7,38 @@ pub(crate) mod containers;
 pub(crate) mod external;
 pub mod native;
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::{BackendKind, NodeLayout, Result};
+use crate::{NodeLayout, Result};
+
+/// The three ways of getting brokers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Docker containers started through testcontainers.
+    Containers,
+    /// Local processes (RabbitMQ in a Debian 13 chroot, Kafka from its jars).
+    Native,
+    /// Brokers somebody else runs (docker compose, a classroom server).
+    External,
+}
+
+impl BackendKind {
+    /// The name used in `BROKERLINGS_LAB` and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Containers => "containers",
+            BackendKind::Native => "native",
+            BackendKind::External => "external",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A way of getting brokers (enum dispatch keeps it simple).
 pub(crate) enum Backend {
@@ -31,10 +60,10 @@ impl Backend {
     }
 
     /// Where this backend runs its nodes (how they name each other).
-    pub(crate) fn placement(&self) -> crate::node::Placement {
+    pub(crate) fn placement(&self) -> crate::placement::Placement {
         match self {
-            Backend::Containers(_) => crate::node::Placement::Docker,
-            _ => crate::node::Placement::Loopback,
+            Backend::Containers(_) => crate::placement::Placement::Docker,
+            _ => crate::placement::Placement::Loopback,
         }
     }
 
@@ -92,7 +121,7 @@ impl Backend {
             Backend::Native(b) => format!("its log: {}", b.log_path(node).display()),
             Backend::Containers(_) => format!(
                 "its log: `docker logs {}`",
-                crate::node::container_name(node)
+                crate::placement::container_name(node)
             ),
         }
     }

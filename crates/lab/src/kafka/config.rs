@@ -10,7 +10,7 @@
 //! on the host's loopback; nodes replicate over `INTERNAL` and vote over
 //! `CONTROLLER`, at the address their [`Placement`] gives them.
 
-use crate::node::Placement;
+use crate::placement::Placement;
 use crate::topology::{NodeLayout, Topology};
 
 /// The JVM heap of each node: small enough for all four topologies (eight nodes)

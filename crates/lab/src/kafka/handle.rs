@@ -9,7 +9,8 @@ use rdkafka::client::DefaultClientContext;
 
 use crate::brokers::Brokers;
 use crate::kafka::probe;
-use crate::{LabError, Result, lab};
+use crate::lease::Access;
+use crate::{LabError, Result, Topology, lab};
 
 /// Kafka brokers: a single node or a 3-node cluster.
 #[derive(Debug)]
@@ -96,4 +97,34 @@ fn kafka_error(context: &str, error: rdkafka::error::KafkaError) -> LabError {
         context: context.into(),
         cause: error.to_string(),
     }
+}
+
+/// The Kafka brokers of `topology`, with `access`.
+async fn open(topology: Topology, access: Access) -> Result<Kafka> {
+    Brokers::open(topology, access).await.map(Kafka)
+}
+
+/// The single Kafka node, shared with other tests.
+pub async fn kafka() -> Result<Kafka> {
+    open(Topology::Kafka, Access::Shared).await
+}
+
+/// The single Kafka node, alone, for fault experiments.
+pub async fn kafka_with_faults() -> Result<Kafka> {
+    open(Topology::Kafka, Access::Faults).await
+}
+
+/// The 3-node Kafka cluster, shared with other tests.
+pub async fn kafka_cluster() -> Result<Kafka> {
+    open(Topology::KafkaCluster, Access::Shared).await
+}
+
+/// The 3-node Kafka cluster, alone, for fault experiments.
+pub async fn kafka_cluster_with_faults() -> Result<Kafka> {
+    open(Topology::KafkaCluster, Access::Faults).await
+}
+
+/// The Kafka brokers of `topology`, shared with other tests.
+pub async fn kafka_for(topology: Topology) -> Result<Kafka> {
+    open(topology, Access::Shared).await
 }

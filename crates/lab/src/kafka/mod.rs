@@ -11,4 +11,6 @@ mod handle;
 pub(crate) mod probe;
 pub mod steps;
 
-pub use handle::Kafka;
+pub use handle::{
+    Kafka, kafka, kafka_cluster, kafka_cluster_with_faults, kafka_for, kafka_with_faults,
+};

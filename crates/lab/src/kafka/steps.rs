@@ -104,16 +104,21 @@ pub async fn topic_with(kafka: &Kafka, prefix: &str, count: usize) -> Result<Str
     Ok(topic)
 }
 
-/// A consumer of a new, unique group that starts at the earliest offset and never
-/// commits by itself.
-pub fn reader(kafka: &Kafka) -> Result<StreamConsumer> {
+/// A consumer in `group` that starts at the earliest offset where the group has
+/// none committed, and never commits by itself.
+pub fn group_consumer(kafka: &Kafka, group: &str) -> Result<StreamConsumer> {
     kafka
         .client_config()
-        .set("group.id", crate::unique_name("reader"))
+        .set("group.id", group)
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()
-        .context("creating a consumer")
+        .with_context(|| format!("creating a consumer in group {group}"))
+}
+
+/// A [`group_consumer`] of a new, unique group.
+pub fn reader(kafka: &Kafka) -> Result<StreamConsumer> {
+    group_consumer(kafka, &crate::unique_name("reader"))
 }
 
 /// Reads `count` records of `topic` from the beginning with a new group, in the
@@ -155,12 +160,7 @@ pub async fn read_and_commit(
     max: usize,
     quiet: Duration,
 ) -> Result<Vec<String>> {
-    let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", group)
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer = group_consumer(kafka, group)?;
     consumer.subscribe(&[topic])?;
     let mut values = Vec::new();
     while values.len() < max {
@@ -203,12 +203,7 @@ pub async fn committed(
 /// committed offset (assigned directly, so no rebalance waits for a dead member's
 /// session to time out).
 pub async fn first_on_resume(kafka: &Kafka, topic: &str, group: &str) -> Result<Record> {
-    let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", group)
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer = group_consumer(kafka, group)?;
     let mut partitions = TopicPartitionList::new();
     partitions.add_partition(topic, 0);
     consumer.assign(&partitions)?;

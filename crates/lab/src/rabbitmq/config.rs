@@ -2,7 +2,7 @@
 //! the plugins it runs, the cookie its cluster shares, and the environment its start
 //! script reads. The native and containers backends render the same description.
 
-use crate::node::Placement;
+use crate::placement::Placement;
 use crate::topology::{NodeLayout, Topology};
 
 /// The Erlang cookie the lab's nodes share, so they cluster and CLI tools reach them.

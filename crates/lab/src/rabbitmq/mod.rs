@@ -13,4 +13,7 @@ pub mod management;
 pub(crate) mod probe;
 pub mod steps;
 
-pub use handle::{CONNECT_TIMEOUT, Rabbit};
+pub use handle::{
+    CONNECT_TIMEOUT, Rabbit, rabbit, rabbit_cluster, rabbit_cluster_with_faults,
+    rabbit_for, rabbit_with_faults,
+};

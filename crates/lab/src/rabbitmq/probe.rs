@@ -7,7 +7,7 @@ use lapin::{Connection, ConnectionProperties};
 
 use crate::error::one_line;
 use crate::rabbitmq::management::Management;
-use crate::{LabError, Result, endpoint};
+use crate::{LabError, Result};
 
 /// Opens an AMQP connection, failing with [`LabError::Unreachable`] after `timeout`.
 pub(crate) async fn connect(
@@ -17,7 +17,7 @@ pub(crate) async fn connect(
 ) -> Result<Connection> {
     let unreachable = |cause: String| LabError::Unreachable {
         broker: "RabbitMQ",
-        address: endpoint::redact(url),
+        address: redact(url),
         cause,
         hint: hint.to_string(),
     };
@@ -85,4 +85,20 @@ async fn running_nodes(management: &Management) -> Result<Vec<String>> {
                 .collect()
         })
         .unwrap_or_default())
+}
+
+/// A URL without its password.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+                }
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }

@@ -47,17 +47,29 @@ pub fn text(value: &str) -> AMQPValue {
     AMQPValue::LongString(value.into())
 }
 
+/// Declares `queue` with `options` and `arguments`; `what` names it in errors.
+async fn declare(
+    channel: &Channel,
+    queue: &str,
+    options: QueueDeclareOptions,
+    arguments: FieldTable,
+    what: &str,
+) -> Result<()> {
+    channel
+        .queue_declare(queue.into(), options, arguments)
+        .await
+        .with_context(|| format!("declaring {what} {queue}"))?;
+    Ok(())
+}
+
 /// Declares a durable classic queue with `arguments`.
 pub async fn queue_with(
     channel: &Channel,
     queue: &str,
     arguments: FieldTable,
 ) -> Result<()> {
-    channel
-        .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
-        .await
-        .with_context(|| format!("declaring durable queue {queue}"))?;
-    Ok(())
+    let durable = QueueDeclareOptions::durable();
+    declare(channel, queue, durable, arguments, "durable queue").await
 }
 
 /// Declares a durable classic queue.
@@ -68,24 +80,48 @@ pub async fn durable_queue(channel: &Channel, queue: &str) -> Result<()> {
 /// Declares a quorum queue (always durable; replicated on a cluster).
 pub async fn quorum_queue(channel: &Channel, queue: &str) -> Result<()> {
     let quorum = arguments([("x-queue-type", text("quorum"))]);
-    channel
-        .queue_declare(queue.into(), QueueDeclareOptions::durable(), quorum)
-        .await
-        .with_context(|| format!("declaring quorum queue {queue}"))?;
-    Ok(())
+    let durable = QueueDeclareOptions::durable();
+    declare(channel, queue, durable, quorum, "quorum queue").await
 }
 
 /// Declares a non-durable (transient) classic queue, not exclusive, not auto-deleted.
 pub async fn transient_queue(channel: &Channel, queue: &str) -> Result<()> {
-    let options = QueueDeclareOptions {
+    let transient = QueueDeclareOptions {
         durable: false,
         ..Default::default()
     };
-    channel
-        .queue_declare(queue.into(), options, FieldTable::default())
-        .await
-        .with_context(|| format!("declaring non-durable queue {queue}"))?;
-    Ok(())
+    let none = FieldTable::default();
+    declare(channel, queue, transient, none, "non-durable queue").await
+}
+
+/// Where most RabbitMQ checks and proofs start: the lab's single RabbitMQ, a
+/// connection, a `setup` channel to publish and count on, and a fresh durable queue.
+pub struct Scene {
+    /// Held for the whole test: it keeps fault experiments off this broker.
+    pub rabbit: crate::Rabbit,
+    /// The test's connection.
+    pub connection: Connection,
+    /// A channel for publishing and counting.
+    pub setup: Channel,
+    /// The queue's unique name.
+    pub queue: String,
+}
+
+impl Scene {
+    /// Connects and declares a durable queue named after `prefix`.
+    pub async fn new(prefix: &str) -> Result<Scene> {
+        let rabbit = crate::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let queue = crate::unique_name(prefix);
+        let setup = connection.create_channel().await?;
+        durable_queue(&setup, &queue).await?;
+        Ok(Scene {
+            rabbit,
+            connection,
+            setup,
+            queue,
+        })
+    }
 }
 
 /// `prefix-1` .. `prefix-count`, numbered from 1 as delivery tags are.
@@ -106,23 +142,22 @@ pub async fn confirm_mode(channel: &Channel) -> Result<()> {
         .context("turning publisher confirms on")
 }
 
-/// Publishes `bodies` to `queue` through the default exchange with confirms on, as
-/// persistent or transient messages, and waits until the broker confirmed them all.
-pub async fn publish_all(
+/// Publishes each `(body, properties)` to `queue` through the default exchange
+/// with confirms on, and waits until the broker confirmed them all.
+pub async fn publish_each(
     channel: &Channel,
     queue: &str,
-    bodies: &[String],
-    persistent: bool,
+    messages: &[(String, BasicProperties)],
 ) -> Result<()> {
     confirm_mode(channel).await?;
-    for body in bodies {
+    for (body, properties) in messages {
         channel
             .basic_publish(
                 "".into(),
                 queue.into(),
                 BasicPublishOptions::default(),
                 body.as_bytes(),
-                persistence(persistent),
+                properties.clone(),
             )
             .await
             .with_context(|| format!("publishing {body} to {queue}"))?;
@@ -135,6 +170,21 @@ pub async fn publish_all(
         "a message to {queue} was returned unroutable"
     );
     Ok(())
+}
+
+/// Publishes `bodies` to `queue` through the default exchange with confirms on, as
+/// persistent or transient messages, and waits until the broker confirmed them all.
+pub async fn publish_all(
+    channel: &Channel,
+    queue: &str,
+    bodies: &[String],
+    persistent: bool,
+) -> Result<()> {
+    let messages: Vec<(String, BasicProperties)> = bodies
+        .iter()
+        .map(|body| (body.clone(), persistence(persistent)))
+        .collect();
+    publish_each(channel, queue, &messages).await
 }
 
 /// Publishes one message (confirms must be on) and returns the broker's answer.
@@ -157,6 +207,31 @@ pub async fn publish_one(
         .await
         .with_context(|| format!("publishing to {exchange:?} with key {routing_key}"))?;
     Ok(crate::within(WAIT, "the broker's confirm", confirm).await??)
+}
+
+/// Publishes one persistent message through the default exchange, `mandatory` or
+/// not, with confirms turned on, and returns the broker's answer.
+pub async fn publish_persistent(
+    channel: &Channel,
+    routing_key: &str,
+    mandatory: bool,
+    body: &str,
+) -> Result<Confirmation> {
+    confirm_mode(channel).await?;
+    let options = BasicPublishOptions {
+        mandatory,
+        ..Default::default()
+    };
+    let persistent = persistence(true);
+    publish_one(
+        channel,
+        "",
+        routing_key,
+        options,
+        body.as_bytes(),
+        persistent,
+    )
+    .await
 }
 
 /// Messages ready for delivery (delivered-but-unacked ones are not counted).

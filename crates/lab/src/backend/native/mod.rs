@@ -23,7 +23,8 @@ use futures::future::join_all;
 pub use install::{InstallEvent, install_native};
 pub(crate) use process::port_free;
 
-use crate::node::{NodeSpec, Placement};
+use crate::node::NodeSpec;
+use crate::placement::Placement;
 use crate::{LabError, NodeLayout, Result, Topology, versions};
 
 /// How long one node gets to come up before we give up and point at its log.
