@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use futures::StreamExt;
 use lab::kafka::steps::{self as kafka_steps, numbered, produce};
 use lab::rabbitmq::steps::{
-    Acks, WAIT, consume, durable_queue, publish_persistent, ready, until_ready,
+    Acks, Scene, WAIT, durable_queue, publish_persistent, ready, until_ready,
 };
 use lapin::options::BasicAckOptions;
 use lapin::{Channel, Consumer};
@@ -34,30 +34,24 @@ async fn next_body(consumer: &mut Consumer, timeout: Duration) -> Result<Option<
     }
 }
 
-/// A fresh durable queue holding one message, "job"; returns the channel that made
-/// it and the queue's name.
-async fn queue_with_one_job(connection: &lapin::Connection) -> Result<(Channel, String)> {
-    let queue = lab::unique_name("jobs");
-    let setup = connection.create_channel().await?;
-    durable_queue(&setup, &queue).await?;
-    publish(&setup, &queue, "job").await?;
-    Ok((setup, queue))
+/// A scene whose fresh durable queue holds one message, "job".
+async fn one_job() -> Result<Scene> {
+    let scene = Scene::new("jobs").await?;
+    publish(&scene.setup, &scene.queue, "job").await?;
+    Ok(scene)
 }
 
 proof!(unacked_message_returns_to_queue, async {
-    let rabbit = lab::rabbit().await?;
-    let connection = rabbit.connect().await?;
-    let (setup, queue) = queue_with_one_job(&connection).await?;
-    let worker = connection.create_channel().await?;
-    let mut consumer = consume(&worker, &queue, Acks::Manual).await?;
+    let scene = one_job().await?;
+    let (worker, mut consumer) = scene.consumer(None, Acks::Manual).await?;
     next_body(&mut consumer, WAIT)
         .await?
         .context("the job was not delivered")?;
     // The worker "dies" without acking: its channel closes.
     worker.close(200, "worker gone".into()).await?;
     let back = until_ready(
-        &setup,
-        &queue,
+        &scene.setup,
+        &scene.queue,
         "the job to be ready again",
         Duration::from_secs(10),
         |n| n == 1,
@@ -68,21 +62,17 @@ proof!(unacked_message_returns_to_queue, async {
 });
 
 proof!(acked_message_is_gone, async {
-    let rabbit = lab::rabbit().await?;
-    let connection = rabbit.connect().await?;
-    let (setup, queue) = queue_with_one_job(&connection).await?;
-    let first = connection.create_channel().await?;
-    let mut consumer = consume(&first, &queue, Acks::Manual).await?;
+    let scene = one_job().await?;
+    let (first, mut consumer) = scene.consumer(None, Acks::Manual).await?;
     let delivery = lab::within(WAIT, "the job", consumer.next())
         .await?
         .context("cancelled")??;
     delivery.ack(BasicAckOptions::default()).await?;
     first.close(200, "done".into()).await?;
-    let second = connection.create_channel().await?;
-    let mut late = consume(&second, &queue, Acks::Manual).await?;
+    let (_second, mut late) = scene.consumer(None, Acks::Manual).await?;
     // A marker published after the second consumer subscribed proves it works:
     // whatever it receives first tells whether the acked job came back.
-    publish(&setup, &queue, "marker").await?;
+    publish(&scene.setup, &scene.queue, "marker").await?;
     let first_seen = next_body(&mut late, WAIT)
         .await?
         .context("the marker did not arrive")?;
@@ -90,21 +80,12 @@ proof!(acked_message_is_gone, async {
 });
 
 proof!(deliveries_to_two_consumers, async {
-    let rabbit = lab::rabbit().await?;
-    let connection = rabbit.connect().await?;
-    let queue = lab::unique_name("work");
-    let setup = connection.create_channel().await?;
-    durable_queue(&setup, &queue).await?;
-    let (a, b) = (
-        connection.create_channel().await?,
-        connection.create_channel().await?,
-    );
-    let mut both = futures::stream::select(
-        consume(&a, &queue, Acks::Manual).await?,
-        consume(&b, &queue, Acks::Manual).await?,
-    );
+    let scene = Scene::new("work").await?;
+    let (_a, first) = scene.consumer(None, Acks::Manual).await?;
+    let (_b, second) = scene.consumer(None, Acks::Manual).await?;
+    let mut both = futures::stream::select(first, second);
     for i in 0..10 {
-        publish(&setup, &queue, &format!("task {i}")).await?;
+        publish(&scene.setup, &scene.queue, &format!("task {i}")).await?;
     }
     let mut deliveries = 0;
     // Count until nothing more arrives for 2 s: extra deliveries would show up.

@@ -7,8 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, Scene, WAIT, consume, count_until_quiet, numbered, publish_all, ready,
-    until_ready,
+    Acks, Scene, WAIT, consume, count_until_quiet, numbered, ready, until_ready,
 };
 use lapin::Consumer;
 use lapin::options::{BasicAckOptions, BasicQosOptions};
@@ -38,9 +37,8 @@ proof!(round_robin_ignores_speed, async {
         consume(&a, &scene.queue, Acks::Manual).await?,
         Duration::from_millis(10),
     ));
-    let b = scene.connection.create_channel().await?;
-    let mut slow = consume(&b, &scene.queue, Acks::Manual).await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+    let (_b, mut slow) = scene.consumer(None, Acks::Manual).await?;
+    scene.publish(&numbered("task", 10)).await?;
     let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
     a.close(200, "done".into()).await?;
     fast.await??;
@@ -52,16 +50,14 @@ proof!(prefetch_one_slow_worker_gets_fewer, async {
     let mut workers = Vec::new();
     let mut channels = Vec::new();
     for pace in [10, 1000] {
-        let channel = scene.connection.create_channel().await?;
-        channel.basic_qos(1, BasicQosOptions::default()).await?;
-        let consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+        let (channel, consumer) = scene.consumer(Some(1), Acks::Manual).await?;
         workers.push(tokio::spawn(ack_after(
             consumer,
             Duration::from_millis(pace),
         )));
         channels.push(channel);
     }
-    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+    scene.publish(&numbered("task", 10)).await?;
     until_ready(
         &scene.setup,
         &scene.queue,
@@ -85,7 +81,7 @@ proof!(prefetch_one_slow_worker_gets_fewer, async {
 
 proof!(prefetch_is_per_consumer, async {
     let scene = Scene::new("tasks").await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("task", 50), true).await?;
+    scene.publish(&numbered("task", 50)).await?;
     let channel = scene.connection.create_channel().await?;
     channel
         .basic_qos(10, BasicQosOptions { global: false })
@@ -110,20 +106,16 @@ proof!(prefetch_is_per_consumer, async {
 
 proof!(auto_ack_ignores_prefetch, async {
     let scene = Scene::new("tasks").await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
-    let channel = scene.connection.create_channel().await?;
-    channel.basic_qos(1, BasicQosOptions::default()).await?;
-    let mut consumer = consume(&channel, &scene.queue, Acks::Auto).await?;
+    scene.publish(&numbered("task", 10)).await?;
+    let (_channel, mut consumer) = scene.consumer(Some(1), Acks::Auto).await?;
     let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
     Ok(sent)
 });
 
 proof!(message_count_excludes_unacked, async {
     let scene = Scene::new("tasks").await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("task", 5), true).await?;
-    let channel = scene.connection.create_channel().await?;
-    channel.basic_qos(1, BasicQosOptions::default()).await?;
-    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    scene.publish(&numbered("task", 5)).await?;
+    let (_channel, mut consumer) = scene.consumer(Some(1), Acks::Manual).await?;
     let _working_on = lab::within(WAIT, "the first task", consumer.next())
         .await?
         .context("the consumer was cancelled")??;
@@ -132,15 +124,13 @@ proof!(message_count_excludes_unacked, async {
 
 proof!(late_worker_gets_nothing_without_prefetch, async {
     let scene = Scene::new("tasks").await?;
-    let a = scene.connection.create_channel().await?;
-    let mut busy = consume(&a, &scene.queue, Acks::Manual).await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("task", 10), true).await?;
+    let (_a, mut busy) = scene.consumer(None, Acks::Manual).await?;
+    scene.publish(&numbered("task", 10)).await?;
     // A takes its first task and works on it (never acks within the proof).
     lab::within(WAIT, "A's first task", busy.next())
         .await?
         .context("the consumer was cancelled")??;
-    let b = scene.connection.create_channel().await?;
-    let mut helper = consume(&b, &scene.queue, Acks::Manual).await?;
+    let (_b, mut helper) = scene.consumer(None, Acks::Manual).await?;
     let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
     Ok(to_b)
 });

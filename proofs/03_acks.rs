@@ -10,10 +10,9 @@ use std::time::Duration;
 use anyhow::Result;
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, Scene, WAIT, body, consume, durable_queue, next, numbered, publish_all, ready,
-    until_ready,
+    Acks, Scene, WAIT, body, consume, durable_queue, next, numbered, ready, until_ready,
 };
-use lapin::options::{BasicAckOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::{Channel, Consumer};
 use proofs::proof;
 
@@ -47,7 +46,7 @@ async fn closed_by_broker(channel: &Channel, consumer: &mut Consumer) -> Result<
 
 proof!(killed_consumer_message_is_redelivered, async {
     let scene = Scene::new("jobs").await?;
-    publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
+    scene.publish(&["job".to_string()]).await?;
 
     // Manual acks, processes nothing: it gets stuck on the job, unacked.
     let args = [
@@ -64,8 +63,7 @@ proof!(killed_consumer_message_is_redelivered, async {
     consumer.line_containing("stuck on job", WAIT).await?;
     consumer.kill().await?;
 
-    let channel = scene.connection.create_channel().await?;
-    let mut next_consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let (_channel, mut next_consumer) = scene.consumer(None, Acks::Manual).await?;
     let delivery = next(&mut next_consumer).await?;
     assert_eq!(body(&delivery), "job");
     Ok(delivery.redelivered)
@@ -74,7 +72,7 @@ proof!(killed_consumer_message_is_redelivered, async {
 proof!(auto_ack_consumer_killed_loses_messages, async {
     let scene = Scene::new("jobs").await?;
     let sent = numbered("job", 100);
-    publish_all(&scene.setup, &scene.queue, &sent, true).await?;
+    scene.publish(&sent).await?;
 
     // Automatic acks, 200 ms per message; stuck after the 10th, then killed.
     let args = [
@@ -108,10 +106,9 @@ proof!(auto_ack_consumer_killed_loses_messages, async {
 
 proof!(double_ack_closes_channel, async {
     let scene = Scene::new("jobs").await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("job", 2), true).await?;
+    scene.publish(&numbered("job", 2)).await?;
 
-    let channel = scene.connection.create_channel().await?;
-    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let (channel, mut consumer) = scene.consumer(None, Acks::Manual).await?;
     let delivery = next(&mut consumer).await?;
     delivery.ack(BasicAckOptions::default()).await?;
     channel
@@ -128,10 +125,9 @@ proof!(double_ack_closes_channel, async {
 
 proof!(ack_on_another_channel_fails, async {
     let scene = Scene::new("jobs").await?;
-    publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
+    scene.publish(&["job".to_string()]).await?;
 
-    let a = scene.connection.create_channel().await?;
-    let mut on_a = consume(&a, &scene.queue, Acks::Manual).await?;
+    let (a, mut on_a) = scene.consumer(None, Acks::Manual).await?;
     let delivery = next(&mut on_a).await?;
     // Channel B consumes from an empty queue of its own, so the proof can
     // watch B's consumer for the broker's reason when B is closed.
@@ -160,11 +156,9 @@ proof!(ack_on_another_channel_fails, async {
 
 proof!(requeued_message_keeps_its_position, async {
     let scene = Scene::new("jobs").await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("m", 5), true).await?;
+    scene.publish(&numbered("m", 5)).await?;
 
-    let channel = scene.connection.create_channel().await?;
-    channel.basic_qos(1, BasicQosOptions::default()).await?;
-    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let (_channel, mut consumer) = scene.consumer(Some(1), Acks::Manual).await?;
     let first = next(&mut consumer).await?;
     assert_eq!(body(&first), "m-1");
     first
@@ -180,10 +174,9 @@ proof!(requeued_message_keeps_its_position, async {
 
 proof!(nack_without_requeue_drops, async {
     let scene = Scene::new("jobs").await?;
-    publish_all(&scene.setup, &scene.queue, &["job".to_string()], true).await?;
+    scene.publish(&["job".to_string()]).await?;
 
-    let channel = scene.connection.create_channel().await?;
-    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let (channel, mut consumer) = scene.consumer(None, Acks::Manual).await?;
     next(&mut consumer)
         .await?
         .nack(BasicNackOptions {
@@ -198,11 +191,9 @@ proof!(nack_without_requeue_drops, async {
 
 proof!(ack_multiple_up_to_tag, async {
     let scene = Scene::new("jobs").await?;
-    publish_all(&scene.setup, &scene.queue, &numbered("job", 10), true).await?;
+    scene.publish(&numbered("job", 10)).await?;
 
-    let channel = scene.connection.create_channel().await?;
-    channel.basic_qos(10, BasicQosOptions::default()).await?;
-    let mut consumer = consume(&channel, &scene.queue, Acks::Manual).await?;
+    let (channel, mut consumer) = scene.consumer(Some(10), Acks::Manual).await?;
     let mut tags = Vec::new();
     for _ in 0..10 {
         tags.push(next(&mut consumer).await?.delivery_tag);

@@ -54,20 +54,18 @@ impl Brokers {
 
     /// Stops node `number` (1-based) cleanly, as an operator would.
     pub async fn stop(&self, number: usize) -> Result<()> {
-        self.fault("stop", number)?;
-        lab()
-            .await?
-            .stop_node(self.topology.node(number), false)
-            .await
+        self.halt(number, false).await
     }
 
     /// Kills node `number` (1-based) at once (SIGKILL): a crash, not a shutdown.
     pub async fn kill(&self, number: usize) -> Result<()> {
-        self.fault("kill", number)?;
-        lab()
-            .await?
-            .stop_node(self.topology.node(number), true)
-            .await
+        self.halt(number, true).await
+    }
+
+    async fn halt(&self, number: usize, kill: bool) -> Result<()> {
+        self.fault(if kill { "kill" } else { "stop" }, number)?;
+        let node = self.topology.node(number);
+        lab().await?.stop_node(node, kill).await
     }
 
     /// Starts node `number` (1-based) again on its old data, and waits until it answers.
@@ -92,3 +90,29 @@ impl Brokers {
         self.endpoint(number).map(|_| ())
     }
 }
+
+/// Writes the functions that open a broker's handle on each topology: `$handle` is
+/// the handle type (a newtype around [`Brokers`]); each `name => (topology, access)`
+/// becomes `pub async fn name() -> Result<$handle>`, and `$any` opens any topology,
+/// shared.
+macro_rules! openers {
+    ($handle:ident, $any:ident: $($(#[$doc:meta])* $name:ident => ($topology:ident, $access:ident);)*) => {
+        $(
+            $(#[$doc])*
+            pub async fn $name() -> $crate::Result<$handle> {
+                $crate::brokers::Brokers::open($crate::Topology::$topology, $crate::Access::$access)
+                    .await
+                    .map($handle)
+            }
+        )*
+
+        #[doc = concat!("The ", stringify!($handle), " brokers of `topology`, shared with other tests.")]
+        pub async fn $any(topology: $crate::Topology) -> $crate::Result<$handle> {
+            $crate::brokers::Brokers::open(topology, $crate::Access::Shared)
+                .await
+                .map($handle)
+        }
+    };
+}
+
+pub(crate) use openers;

@@ -36,6 +36,22 @@ async fn consume_acked(
     Ok(bodies)
 }
 
+/// Sends `count` records to a new topic of `partitions` x `replicas` (one key, so
+/// one partition) and reads them back from the start: the same values, in order.
+async fn kafka_round_trip(
+    kafka: &lab::Kafka,
+    partitions: i32,
+    replicas: i32,
+    count: usize,
+) -> Result<()> {
+    let topic = lab::unique_name("events");
+    kafka.create_topic(&topic, partitions, replicas).await?;
+    let sent = kafka_steps::numbered("event", count);
+    kafka_steps::produce(kafka, &topic, "k", &sent).await?;
+    assert_eq!(kafka_steps::read_values(kafka, &topic, count).await?, sent);
+    Ok(())
+}
+
 /// Every message sent to a durable queue on the single node arrives, in order.
 #[tokio::test]
 async fn round_trip_on_single_rabbit() -> Result<()> {
@@ -63,14 +79,7 @@ async fn round_trip_on_single_rabbit() -> Result<()> {
 async fn round_trip_on_single_kafka() -> Result<()> {
     bounded(async {
         let kafka = lab::kafka().await?;
-        let topic = lab::unique_name("events");
-        kafka.create_topic(&topic, 1, 1).await?;
-        let sent = kafka_steps::numbered("event", 50);
-        kafka_steps::produce(&kafka, &topic, "k", &sent).await?;
-        assert_eq!(
-            kafka_steps::read_values(&kafka, &topic, sent.len()).await?,
-            sent
-        );
+        kafka_round_trip(&kafka, 1, 1, 50).await?;
         let version = kafka.server_version().await?;
         assert!(
             version.starts_with("4."),
@@ -111,15 +120,7 @@ async fn round_trip_on_kafka_cluster_with_three_replicas() -> Result<()> {
     bounded(async {
         let cluster = lab::kafka_cluster().await?;
         assert_eq!(cluster.live_broker_ids().await?.len(), 3);
-        let topic = lab::unique_name("payments");
-        cluster.create_topic(&topic, 3, 3).await?;
-        let sent = kafka_steps::numbered("payment", 30);
-        kafka_steps::produce(&cluster, &topic, "k", &sent).await?;
-        assert_eq!(
-            kafka_steps::read_values(&cluster, &topic, sent.len()).await?,
-            sent
-        );
-        Ok(())
+        kafka_round_trip(&cluster, 3, 3, 30).await
     })
     .await
 }

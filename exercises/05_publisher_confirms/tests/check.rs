@@ -6,9 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use lab::rabbitmq::steps::{
-    arguments, durable_queue, message_ids, queue_with, ready, text,
-};
+use lab::rabbitmq::steps::{Scene, arguments, durable_queue, message_ids, ready, text};
 use lapin::options::BasicGetOptions;
 use lapin::types::AMQPValue;
 use publisher_confirms::{Outgoing, publish_confirmed, send_all};
@@ -110,18 +108,14 @@ async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow:
 #[tokio::test]
 async fn publish_confirmed_reports_only_what_the_broker_acked() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "publishing to a queue that refuses messages", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("payments");
         // A full queue refuses new messages: the broker nacks them.
         let five_only = arguments([
             ("x-max-length", AMQPValue::LongLongInt(5)),
             ("x-overflow", text("reject-publish")),
         ]);
-        queue_with(&setup, &queue, five_only).await?;
+        let scene = Scene::with_arguments("payments", five_only).await?;
         let messages = stream(8, 10);
-        let confirmed = publish_confirmed(&connection, &queue, &messages).await;
+        let confirmed = publish_confirmed(&scene.connection, &scene.queue, &messages).await;
         if let Some(error) = &confirmed.stopped_by {
             anyhow::bail!("publish_confirmed stopped early: {error:#}");
         }
@@ -141,24 +135,25 @@ async fn publish_confirmed_reports_only_what_the_broker_acked() -> anyhow::Resul
 #[tokio::test]
 async fn acked_messages_are_stored_persistent_with_their_ids() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "publishing 300 messages", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("payments");
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("payments").await?;
         let messages = stream(300, 100);
-        let confirmed = publish_confirmed(&connection, &queue, &messages).await;
+        let confirmed =
+            publish_confirmed(&scene.connection, &scene.queue, &messages).await;
         if let Some(error) = &confirmed.stopped_by {
             anyhow::bail!("publish_confirmed stopped early: {error:#}");
         }
         assert_eq!(confirmed.acked.len(), 300, "every message acked");
         assert_eq!(
-            ready(&setup, &queue).await?,
+            ready(&scene.setup, &scene.queue).await?,
             300,
             "publish_confirmed returned before every acked message was in the queue"
         );
-        let first = setup
-            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+        let first = scene
+            .setup
+            .basic_get(
+                scene.queue.as_str().into(),
+                BasicGetOptions { no_ack: true },
+            )
             .await?
             .ok_or_else(|| anyhow::anyhow!("the queue is empty"))?;
         let properties = &first.delivery.properties;
@@ -181,22 +176,14 @@ async fn acked_messages_are_stored_persistent_with_their_ids() -> anyhow::Result
 #[tokio::test]
 async fn send_all_publishes_each_message_once_without_faults() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "sending 500 messages", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let queue = lab::unique_name("payments");
-        durable_queue(&setup, &queue).await?;
+        let scene = Scene::new("payments").await?;
         let messages = stream(500, 100);
-        let rabbit = &rabbit;
-        let sent = send_all(
-            move || async move { Ok(rabbit.connect().await?) },
-            &queue,
-            &messages,
-        )
-        .await?;
+        let rabbit = &scene.rabbit;
+        let connect = move || async move { Ok(rabbit.connect().await?) };
+        let sent = send_all(connect, &scene.queue, &messages).await?;
         assert_eq!(sent.publishes, 500, "publishes");
         assert_eq!(sent.reconnects, 0, "reconnects");
-        let times = message_ids(&connection, &queue).await?;
+        let times = message_ids(&scene.connection, &scene.queue).await?;
         assert_eq!(times.len(), 500, "distinct messages in the queue");
         assert!(times.values().all(|n| *n == 1), "no message twice");
         Ok(())

@@ -9,8 +9,7 @@ use rdkafka::client::DefaultClientContext;
 
 use crate::brokers::Brokers;
 use crate::kafka::probe;
-use crate::lease::Access;
-use crate::{LabError, Result, Topology, lab};
+use crate::{LabError, Result, lab};
 
 /// Kafka brokers: a single node or a 3-node cluster.
 #[derive(Debug)]
@@ -99,32 +98,14 @@ fn kafka_error(context: &str, error: rdkafka::error::KafkaError) -> LabError {
     }
 }
 
-/// The Kafka brokers of `topology`, with `access`.
-async fn open(topology: Topology, access: Access) -> Result<Kafka> {
-    Brokers::open(topology, access).await.map(Kafka)
-}
-
-/// The single Kafka node, shared with other tests.
-pub async fn kafka() -> Result<Kafka> {
-    open(Topology::Kafka, Access::Shared).await
-}
-
-/// The single Kafka node, alone, for fault experiments.
-pub async fn kafka_with_faults() -> Result<Kafka> {
-    open(Topology::Kafka, Access::Faults).await
-}
-
-/// The 3-node Kafka cluster, shared with other tests.
-pub async fn kafka_cluster() -> Result<Kafka> {
-    open(Topology::KafkaCluster, Access::Shared).await
-}
-
-/// The 3-node Kafka cluster, alone, for fault experiments.
-pub async fn kafka_cluster_with_faults() -> Result<Kafka> {
-    open(Topology::KafkaCluster, Access::Faults).await
-}
-
-/// The Kafka brokers of `topology`, shared with other tests.
-pub async fn kafka_for(topology: Topology) -> Result<Kafka> {
-    open(topology, Access::Shared).await
+crate::brokers::openers! {
+    Kafka, kafka_for:
+    /// The single Kafka node, shared with other tests.
+    kafka => (Kafka, Shared);
+    /// The single Kafka node, alone, for fault experiments.
+    kafka_with_faults => (Kafka, Faults);
+    /// The 3-node Kafka cluster, shared with other tests.
+    kafka_cluster => (KafkaCluster, Shared);
+    /// The 3-node Kafka cluster, alone, for fault experiments.
+    kafka_cluster_with_faults => (KafkaCluster, Faults);
 }

@@ -6,10 +6,9 @@ use std::time::Duration;
 use lapin::Connection;
 
 use crate::brokers::Brokers;
-use crate::lease::Access;
 use crate::rabbitmq::management::Management;
 use crate::rabbitmq::probe;
-use crate::{Result, Topology, lab};
+use crate::{Result, lab};
 
 /// How long a client waits to connect before the lab reports the broker unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -75,32 +74,14 @@ impl Rabbit {
     }
 }
 
-/// The RabbitMQ brokers of `topology`, with `access`.
-async fn open(topology: Topology, access: Access) -> Result<Rabbit> {
-    Brokers::open(topology, access).await.map(Rabbit)
-}
-
-/// The single RabbitMQ node, shared with other tests.
-pub async fn rabbit() -> Result<Rabbit> {
-    open(Topology::Rabbit, Access::Shared).await
-}
-
-/// The single RabbitMQ node, alone, for fault experiments.
-pub async fn rabbit_with_faults() -> Result<Rabbit> {
-    open(Topology::Rabbit, Access::Faults).await
-}
-
-/// The 3-node RabbitMQ cluster, shared with other tests.
-pub async fn rabbit_cluster() -> Result<Rabbit> {
-    open(Topology::RabbitCluster, Access::Shared).await
-}
-
-/// The 3-node RabbitMQ cluster, alone, for fault experiments.
-pub async fn rabbit_cluster_with_faults() -> Result<Rabbit> {
-    open(Topology::RabbitCluster, Access::Faults).await
-}
-
-/// The RabbitMQ brokers of `topology`, shared with other tests.
-pub async fn rabbit_for(topology: Topology) -> Result<Rabbit> {
-    open(topology, Access::Shared).await
+crate::brokers::openers! {
+    Rabbit, rabbit_for:
+    /// The single RabbitMQ node, shared with other tests.
+    rabbit => (Rabbit, Shared);
+    /// The single RabbitMQ node, alone, for fault experiments.
+    rabbit_with_faults => (Rabbit, Faults);
+    /// The 3-node RabbitMQ cluster, shared with other tests.
+    rabbit_cluster => (RabbitCluster, Shared);
+    /// The 3-node RabbitMQ cluster, alone, for fault experiments.
+    rabbit_cluster_with_faults => (RabbitCluster, Faults);
 }

@@ -110,17 +110,46 @@ pub struct Scene {
 impl Scene {
     /// Connects and declares a durable queue named after `prefix`.
     pub async fn new(prefix: &str) -> Result<Scene> {
+        Scene::with_arguments(prefix, FieldTable::default()).await
+    }
+
+    /// Connects and declares a durable queue named after `prefix`, with `arguments`.
+    pub async fn with_arguments(prefix: &str, arguments: FieldTable) -> Result<Scene> {
         let rabbit = crate::rabbit().await?;
         let connection = rabbit.connect().await?;
         let queue = crate::unique_name(prefix);
         let setup = connection.create_channel().await?;
-        durable_queue(&setup, &queue).await?;
+        queue_with(&setup, &queue, arguments).await?;
         Ok(Scene {
             rabbit,
             connection,
             setup,
             queue,
         })
+    }
+
+    /// Publishes `bodies` to the scene's queue as persistent messages, confirmed.
+    pub async fn publish(&self, bodies: &[String]) -> Result<()> {
+        publish_all(&self.setup, &self.queue, bodies, true).await
+    }
+
+    /// A new channel with at most `prefetch` unacknowledged deliveries per consumer
+    /// (`basic.qos`; `None` leaves it unlimited), and a consumer of the scene's
+    /// queue on it.
+    pub async fn consumer(
+        &self,
+        prefetch: Option<u16>,
+        acks: Acks,
+    ) -> Result<(Channel, Consumer)> {
+        let channel = self.connection.create_channel().await?;
+        if let Some(prefetch) = prefetch {
+            channel
+                .basic_qos(prefetch, lapin::options::BasicQosOptions::default())
+                .await
+                .context("setting the prefetch")?;
+        }
+        let consumer = consume(&channel, &self.queue, acks).await?;
+        Ok((channel, consumer))
     }
 }
 
