@@ -80,7 +80,7 @@ pub fn assert_key(chapter: &str, slug: &str, observed: impl Into<Observed>) {
 /// answer key (see [`prove`]). The name is the slug, so the two cannot drift apart.
 /// Each proofs file sets `const CHAPTER: &str` to its chapter.
 ///
-/// ```ignore
+/// ```text
 /// const CHAPTER: &str = "01_first_contact";
 ///
 /// proofs::proof!(first_offset, async {
