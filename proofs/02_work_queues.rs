@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, Scene, WAIT, consume, count_until_quiet, numbered, ready, until_ready,
+    Acks, Scene, WAIT, bodies_until_quiet, consume, count_until_quiet, numbered, ready,
+    until_ready,
 };
 use lapin::Consumer;
 use lapin::options::{BasicAckOptions, BasicQosOptions};
@@ -38,11 +39,23 @@ proof!(round_robin_ignores_speed, async {
         Duration::from_millis(10),
     ));
     let (_b, mut slow) = scene.consumer(None, Acks::Manual).await?;
-    scene.publish(&numbered("task", 10)).await?;
-    let to_b = count_until_quiet(&mut slow, Duration::from_secs(2)).await?;
+    let tasks = numbered("task", 10);
+    scene.publish(&tasks).await?;
+    let to_b = bodies_until_quiet(&mut slow, Duration::from_secs(2)).await?;
     a.close(200, "done".into()).await?;
-    fast.await??;
-    Ok(to_b)
+    let done_by_a = fast.await??;
+    // The mechanism: in turns, whatever A does. B got every other task (all the
+    // odd-numbered ones, or all the even ones), and A the rest.
+    let numbers: Vec<usize> = to_b
+        .iter()
+        .filter_map(|t| t.strip_prefix("task-")?.parse().ok())
+        .collect();
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 2),
+        "B's tasks alternate with A's: {to_b:?}"
+    );
+    assert_eq!(done_by_a + to_b.len(), 10, "each task went to one of them");
+    Ok(to_b.len())
 });
 
 proof!(prefetch_one_slow_worker_gets_fewer, async {
@@ -108,7 +121,18 @@ proof!(auto_ack_ignores_prefetch, async {
     let scene = Scene::new("tasks").await?;
     scene.publish(&numbered("task", 10)).await?;
     let (_channel, mut consumer) = scene.consumer(Some(1), Acks::Auto).await?;
-    let sent = count_until_quiet(&mut consumer, Duration::from_secs(2)).await?;
+    // The mechanism, before this program takes a single delivery from the
+    // consumer: the broker empties the queue into it at once. (With manual acks,
+    // prefetch 1 would leave 9 waiting.)
+    until_ready(
+        &scene.setup,
+        &scene.queue,
+        "the broker to send every message",
+        Duration::from_secs(10),
+        |n| n == 0,
+    )
+    .await?;
+    let sent = count_until_quiet(&mut consumer, Duration::from_millis(500)).await?;
     Ok(sent)
 });
 
@@ -124,7 +148,7 @@ proof!(message_count_excludes_unacked, async {
 
 proof!(late_worker_gets_nothing_without_prefetch, async {
     let scene = Scene::new("tasks").await?;
-    let (_a, mut busy) = scene.consumer(None, Acks::Manual).await?;
+    let (a, mut busy) = scene.consumer(None, Acks::Manual).await?;
     scene.publish(&numbered("task", 10)).await?;
     // A takes its first task and works on it (never acks within the proof).
     lab::within(WAIT, "A's first task", busy.next())
@@ -132,5 +156,11 @@ proof!(late_worker_gets_nothing_without_prefetch, async {
         .context("the consumer was cancelled")??;
     let (_b, mut helper) = scene.consumer(None, Acks::Manual).await?;
     let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
+    // The mechanism: A holds all 10 (none is ready), and B is a working consumer:
+    // once A's channel closes, the 10 go back and B receives them.
+    assert_eq!(ready(&scene.setup, &scene.queue).await?, 0, "A holds all 10");
+    a.close(200, "A stops".into()).await?;
+    let after = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
+    assert_eq!(after, 10, "B receives A's 10 once A is gone");
     Ok(to_b)
 });

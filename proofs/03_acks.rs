@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Result;
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, Scene, WAIT, body, consume, durable_queue, next, numbered, ready, until_ready,
+    Acks, Scene, WAIT, body, consume, consumers, durable_queue, next, numbered, ready,
+    until_ready,
 };
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::{Channel, Consumer};
@@ -92,8 +93,20 @@ proof!(auto_ack_consumer_killed_loses_messages, async {
     consumer.kill().await?;
     assert_eq!(processed, 10);
 
-    // Give anything that would come back time to do so.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Count once the broker has noticed the consumer is gone: from then on, any
+    // message it still held for it would have been put back.
+    lab::until(
+        Duration::from_secs(10),
+        "the broker to drop the killed consumer",
+        Duration::from_millis(50),
+        || async {
+            consumers(&scene.setup, &scene.queue)
+                .await
+                .map(|n| n == 0)
+                .map_err(|e| lab::LabError::step("counting consumers", format!("{e:#}")))
+        },
+    )
+    .await?;
     let left = ready(&scene.setup, &scene.queue).await? as usize;
     let lost = sent.len() - processed - left;
     println!("processed {processed}, left in the queue {left}, lost {lost}");
@@ -186,7 +199,18 @@ proof!(nack_without_requeue_drops, async {
         .await?;
     // Closing the channel would put back anything still unacknowledged.
     channel.close(200, "done".into()).await?;
-    Ok(ready(&scene.setup, &scene.queue).await? as usize)
+    // A marker published now, consumed by a fresh consumer: a requeued job would
+    // come first (requeued messages keep their place at the head), so the first
+    // delivery says whether the job is still in the queue, however slow a requeue.
+    scene.publish(&["marker".to_string()]).await?;
+    let (_again, mut fresh) = scene.consumer(None, Acks::Manual).await?;
+    let first = body(&next(&mut fresh).await?);
+    assert!(
+        first == "marker" || first == "job",
+        "an unexpected message: {first}"
+    );
+    let job_still_there = first == "job";
+    Ok(if job_still_there { 1 } else { 0 })
 });
 
 proof!(ack_multiple_up_to_tag, async {

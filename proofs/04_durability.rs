@@ -70,10 +70,19 @@ async fn restart_experiment() -> Result<AfterRestart> {
         .await?
         .context("the consumer was cancelled")??;
 
+    // What the queues hold before: the experiment starts from the state the
+    // questions describe (the held delivery is unacked, so not ready).
+    let mut held = Vec::new();
     for name in &names {
         let count = ready_if_exists(&before, name).await?;
         println!("before the restart: {name}: {count:?} ready");
+        held.push(count);
     }
+    assert_eq!(
+        held,
+        [Some(10), Some(10), Some(10), Some(10), Some(0)],
+        "the queues before the restart"
+    );
     rabbit.restart(1).await?;
 
     let after = rabbit.connect().await?;
@@ -145,7 +154,13 @@ proof!(quorum_queue_cannot_be_non_durable, async {
     )
     .await?;
     if let Err(error) = &declared {
+        // The refusal the question is about, not any failure to declare.
+        let error = error.to_string();
         println!("refused: {error}");
+        assert!(
+            error.contains("PRECONDITION_FAILED") && error.contains("durable"),
+            "the broker refused for another reason: {error}"
+        );
     }
     Ok(declared.is_ok())
 });
@@ -169,4 +184,65 @@ proof!(non_durable_classic_queue_allowed_in_4_0, async {
             .await?;
     }
     Ok(declared.is_ok())
+});
+
+/// What the queues held after the broker process was killed (SIGKILL) and started.
+#[derive(Debug, Clone)]
+struct AfterKill {
+    /// Durable classic queue, 10 persistent messages confirmed before the kill.
+    persistent_in_durable: Option<u32>,
+    /// Durable classic queue, 10 transient messages confirmed before the kill.
+    transient_in_durable: Option<u32>,
+}
+
+/// The crash experiment, run once per test binary whichever proof asks first: the
+/// same queues as the restart experiment's first two, then SIGKILL instead of a
+/// clean stop. (A process crash: the operating system and its file cache live on.)
+async fn after_kill() -> Result<AfterKill> {
+    static RESULT: OnceCell<AfterKill> = OnceCell::const_new();
+    RESULT.get_or_try_init(kill_experiment).await.cloned()
+}
+
+async fn kill_experiment() -> Result<AfterKill> {
+    let rabbit = lab::rabbit_with_faults().await?;
+    let names = ["persistent_in_durable", "transient_in_durable"].map(lab::unique_name);
+    let ten = numbered("message", 10);
+    let before = rabbit.connect().await?;
+    let channel = before.create_channel().await?;
+    durable_queue(&channel, &names[0]).await?;
+    publish_all(&channel, &names[0], &ten, true).await?;
+    durable_queue(&channel, &names[1]).await?;
+    publish_all(&channel, &names[1], &ten, false).await?;
+    for name in &names {
+        assert_eq!(ready_if_exists(&before, name).await?, Some(10), "{name} before the kill");
+    }
+    rabbit.kill(1).await?;
+    rabbit.start(1).await?;
+    let after = rabbit.connect().await?;
+    let mut counts = Vec::new();
+    for name in &names {
+        let count = ready_if_exists(&after, name).await?;
+        println!("after the kill: {name}: {count:?} ready");
+        counts.push(count);
+    }
+    Ok(AfterKill {
+        persistent_in_durable: counts[0],
+        transient_in_durable: counts[1],
+    })
+}
+
+proof!(confirmed_persistent_messages_survive_a_broker_kill, async {
+    let left = after_kill()
+        .await?
+        .persistent_in_durable
+        .context("the durable queue is gone after the kill")?;
+    Ok(left as usize)
+});
+
+proof!(transient_messages_lost_on_a_broker_kill, async {
+    let left = after_kill()
+        .await?
+        .transient_in_durable
+        .context("the durable queue is gone after the kill")?;
+    Ok(left as usize)
 });

@@ -119,13 +119,25 @@ struct Midstream {
 const STREAM: usize = 20_000;
 const WINDOW: usize = 100;
 
-/// The experiment, run once per test binary whichever proof asks first.
-async fn midstream() -> Result<Midstream> {
-    static RESULT: OnceCell<Midstream> = OnceCell::const_new();
-    RESULT.get_or_try_init(restart_midstream).await.cloned()
+/// What happens to the broker in the middle of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// A clean stop (SIGTERM) and a start.
+    Restart,
+    /// SIGKILL and a start: a crash of the broker process.
+    Kill,
 }
 
-async fn restart_midstream() -> Result<Midstream> {
+/// The restart experiment, run once per test binary whichever proof asks first.
+async fn midstream() -> Result<Midstream> {
+    static RESULT: OnceCell<Midstream> = OnceCell::const_new();
+    RESULT
+        .get_or_try_init(|| fault_midstream(Fault::Restart, STREAM))
+        .await
+        .cloned()
+}
+
+async fn fault_midstream(fault: Fault, stream: usize) -> Result<Midstream> {
     let rabbit = lab::rabbit_with_faults().await?;
     let queue = lab::unique_name("payments");
     let watcher = rabbit.connect().await?;
@@ -135,7 +147,7 @@ async fn restart_midstream() -> Result<Midstream> {
     let mut confirmed: BTreeSet<usize> = BTreeSet::new();
     let publisher = async {
         let mut publishes = 0;
-        let mut unconfirmed: Vec<usize> = (1..=STREAM).collect();
+        let mut unconfirmed: Vec<usize> = (1..=stream).collect();
         while !unconfirmed.is_empty() {
             // Reconnect, retrying while the broker is down.
             let connection =
@@ -170,12 +182,18 @@ async fn restart_midstream() -> Result<Midstream> {
             || async {
                 ready(&watch, &queue)
                     .await
-                    .map(|n| n as usize >= STREAM / 10)
+                    .map(|n| n as usize >= stream / 10)
                     .map_err(|e| lab::LabError::step("counting", e))
             },
         )
         .await?;
-        rabbit.restart(1).await?;
+        match fault {
+            Fault::Restart => rabbit.restart(1).await?,
+            Fault::Kill => {
+                rabbit.kill(1).await?;
+                rabbit.start(1).await?;
+            }
+        }
         anyhow::Ok(())
     };
     let (publishes, restarted) = tokio::join!(publisher, restart);
@@ -183,12 +201,12 @@ async fn restart_midstream() -> Result<Midstream> {
     let publishes = publishes?;
 
     let times = message_ids(&rabbit.connect().await?, &queue).await?;
-    let confirmed_missing = (1..=STREAM)
+    let confirmed_missing = (1..=stream)
         .filter(|id| !times.contains_key(&id.to_string()))
         .count();
     let duplicates = times.values().map(|n| n - 1).sum();
     println!(
-        "{STREAM} messages, {publishes} publishes; after the restart: {} distinct in the queue, \
+        "{stream} messages, {publishes} publishes; after the {fault:?}: {} distinct in the queue, \
          {confirmed_missing} confirmed ones missing, {duplicates} duplicates",
         times.len()
     );
@@ -252,4 +270,10 @@ proof!(confirmed_messages_survive_restart_midstream, async {
 proof!(republishing_unconfirmed_makes_duplicates, async {
     let duplicates = midstream().await?.duplicates;
     Ok(duplicates > 0)
+});
+
+proof!(confirmed_messages_survive_a_kill_midstream, async {
+    // A shorter stream than the restart's: the fault comes at a tenth of it all the same.
+    let after = fault_midstream(Fault::Kill, 5_000).await?;
+    Ok(after.confirmed_missing == 0)
 });

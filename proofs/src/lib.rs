@@ -28,26 +28,33 @@ pub fn quizzes_dir() -> PathBuf {
 
 /// What a proof saw on the broker, in the terms a quiz answer uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed(String);
+pub struct Observed(Given);
 
 impl From<bool> for Observed {
     /// A yes/no observation answers a "Yes"/"No" question.
     fn from(yes: bool) -> Observed {
-        Observed(if yes { "Yes" } else { "No" }.into())
+        Observed(Given::One(if yes { "Yes" } else { "No" }.into()))
     }
 }
 
 impl From<usize> for Observed {
     /// A count answers a "how many" question.
     fn from(count: usize) -> Observed {
-        Observed(count.to_string())
+        Observed(Given::One(count.to_string()))
     }
 }
 
 impl From<i64> for Observed {
     /// An offset or other number.
     fn from(number: i64) -> Observed {
-        Observed(number.to_string())
+        Observed(Given::One(number.to_string()))
+    }
+}
+
+impl From<Vec<&str>> for Observed {
+    /// The options that held, for a question with several right answers.
+    fn from(options: Vec<&str>) -> Observed {
+        Observed(Given::Many(options.into_iter().map(String::from).collect()))
     }
 }
 
@@ -67,11 +74,11 @@ pub fn assert_key(chapter: &str, slug: &str, observed: impl Into<Observed>) {
         question.id
     );
     assert!(
-        question.accepts(&Given::One(observed.0.clone())),
+        question.accepts(&observed.0),
         "the quiz key of {} is {:?}, but the broker showed {:?}",
         question.id,
         question.key.to_string(),
-        observed.0
+        observed.0.to_string()
     );
 }
 

@@ -24,14 +24,14 @@ pub struct Row {
 }
 
 impl Row {
-    fn ok(check: &'static str, subject: impl Into<String>) -> Row {
+    pub(crate) fn ok(check: &'static str, subject: impl Into<String>) -> Row {
         Row {
             check,
             subject: subject.into(),
             problem: None,
         }
     }
-    fn bad(
+    pub(crate) fn bad(
         check: &'static str,
         subject: impl Into<String>,
         problem: impl Into<String>,
@@ -42,7 +42,7 @@ impl Row {
             problem: Some(problem.into()),
         }
     }
-    fn from(
+    pub(crate) fn from(
         check: &'static str,
         subject: impl Into<String>,
         problems: Vec<String>,
@@ -147,10 +147,16 @@ pub fn static_checks(root: &Path) -> Report {
             .0
             .push(Row::from("proofs", &exercise.name, proofs(root, exercise)));
     }
+    report.0.extend(crate::wrong::find(root, &info).1);
     report.0.push(Row::from(
         "includes",
         "book/src",
         includes(&root.join("book/src")),
+    ));
+    report.0.push(Row::from(
+        "chapter links",
+        "book/src, book/quizzes",
+        chapter_references(root),
     ));
     report
         .0
@@ -358,28 +364,12 @@ pub fn proofs(root: &Path, exercise: &Exercise) -> Vec<String> {
 /// Names of the proofs in a proofs file: `proof!(name, ..)` declarations and
 /// `#[test]` / `#[tokio::test]` functions.
 fn test_functions(source: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut attribute = false;
-    for line in source.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("proof!(") {
-            names.push(
-                rest.split(',')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
-            );
-        } else if line.starts_with("#[tokio::test") || line == "#[test]" {
-            attribute = true;
-        } else if attribute && (line.starts_with("async fn ") || line.starts_with("fn "))
-        {
-            let name = line.trim_start_matches("async ").trim_start_matches("fn ");
-            names.push(name.split('(').next().unwrap_or_default().to_string());
-            attribute = false;
-        } else if !line.starts_with("#[") && !line.starts_with("///") {
-            attribute = false;
-        }
-    }
+    let mut names: Vec<String> = source
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("proof!("))
+        .map(|rest| rest.split(',').next().unwrap_or_default().trim().to_string())
+        .collect();
+    names.extend(workbook::libtest::test_names(source));
     names
 }
 
@@ -415,6 +405,78 @@ pub fn includes(book_src: &Path) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Every "chapter 7", "chapters 6 and 8", "chapters 14 to 17" in the book's pages and
+/// quizzes, and every link to a `chNN-*.md` page, names a chapter the book has (a
+/// page `chNN-*.md` listed in SUMMARY.md): no promise of a chapter that is not there.
+pub fn chapter_references(root: &Path) -> Vec<String> {
+    let summary = std::fs::read_to_string(root.join("book/src/SUMMARY.md")).unwrap_or_default();
+    let has = |n: u32| summary.contains(&format!("](ch{n:02}-"));
+    let mut problems = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in ["book/src", "book/quizzes"] {
+        for name in entries(&root.join(dir)) {
+            if name.ends_with(".md") || name.ends_with(".toml") {
+                files.push(root.join(dir).join(name));
+            }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let shown = relative(root, &file);
+        for n in chapter_numbers(&text) {
+            if !has(n) {
+                problems.push(format!("{shown} refers to chapter {n}, which the book does not have"));
+            }
+        }
+        for link in text.split("](").skip(1) {
+            let target = link.split([')', '#']).next().unwrap_or_default();
+            if target.starts_with("ch") && target.ends_with(".md") && !summary.contains(&format!("]({target})")) {
+                problems.push(format!("{shown} links to {target}, which SUMMARY.md does not list"));
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+/// The chapter numbers in "chapter 3", "chapters 6 and 8", "chapters 2 to 5", "(chapters 4, 5)".
+fn chapter_numbers(text: &str) -> Vec<u32> {
+    let mut numbers = Vec::new();
+    let lower = text.to_lowercase();
+    for (at, _) in lower.match_indices("chapter") {
+        let rest = lower[at + "chapter".len()..].trim_start_matches('s');
+        let mut words = rest.split_whitespace();
+        let mut range_from = None;
+        while let Some(word) = words.next() {
+            let digits: String = word.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(n) = digits.parse::<u32>() {
+                if let Some(from) = range_from.take() {
+                    numbers.extend(from..=n);
+                } else {
+                    numbers.push(n);
+                }
+                // "3," or "3" followed by "and"/"or"/"to" continues the list.
+                if !word.ends_with(',') {
+                    match words.clone().next() {
+                        Some("and") | Some("or") => {
+                            words.next();
+                        }
+                        Some("to") => {
+                            words.next();
+                            range_from = Some(n);
+                        }
+                        _ => break,
+                    }
+                }
+            } else {
+                break;
+            }
+        }
+    }
+    numbers
 }
 
 fn directives(text: &str) -> Vec<(String, String)> {
@@ -493,10 +555,15 @@ pub fn run_checks(root: &Path) -> Report {
     for exercise in &info.exercises {
         report.0.push(untouched_exercise(root, exercise));
     }
+    let (candidates, _) = crate::wrong::find(root, &info);
+    for ran in crate::wrong::run(root, candidates) {
+        report.0.push(crate::wrong::row(root, &ran));
+    }
     report
 }
 
-/// The untouched exercise must compile, and its checks must fail.
+/// The untouched exercise must compile, and its checks must fail; what they say to
+/// the learner is compared with `exercises/<name>/snapshots/untouched.snap`.
 pub fn untouched_exercise(root: &Path, exercise: &Exercise) -> Row {
     let package = exercise.exercise_package();
     if let Err(tail) = cargo(root, &["test", "--no-run", "-p", &package]) {
@@ -506,16 +573,30 @@ pub fn untouched_exercise(root: &Path, exercise: &Exercise) -> Row {
             format!("the untouched exercise does not compile: {tail}"),
         );
     }
-    match cargo(root, &["test", "-p", &package]) {
-        Ok(()) => Row::bad(
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "-p", &package, "--test", "check"])
+        .env("RUST_BACKTRACE", "0")
+        .current_dir(root)
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) => return Row::bad("exercise fails", &exercise.name, format!("cannot run cargo: {e}")),
+    };
+    if output.status.success() {
+        return Row::bad(
             "exercise fails",
             &exercise.name,
             format!(
                 "the untouched exercise {} passes its checks: they do not bite",
                 exercise.name
             ),
-        ),
-        Err(_) => Row::ok("exercise fails", &exercise.name),
+        );
+    }
+    let failures = workbook::libtest::failures(&String::from_utf8_lossy(&output.stdout));
+    let dir = exercise.exercise_dir(root).join("snapshots");
+    match crate::snapshots::compare(&dir, "untouched", &crate::snapshots::text(&failures)) {
+        Ok(()) => Row::ok("exercise fails", &exercise.name),
+        Err(problem) => Row::bad("exercise fails", &exercise.name, problem),
     }
 }
 
@@ -659,6 +740,25 @@ context = "Because."
         std::fs::write(root.join("proofs/01_demo.rs"), orphan).expect("temp file");
         let problems = proofs(&root, &demo(&root)).join("\n");
         assert!(problems.contains("proof acks_are_optional"), "{problems}");
+    }
+
+    /// A page that promises a chapter the book does not have fails the check, naming
+    /// page and chapter; one that exists passes.
+    #[test]
+    fn a_reference_to_a_missing_chapter_is_named() {
+        let root = fixture("missing-chapter");
+        std::fs::write(
+            root.join("book/src/ch01.md"),
+            "See chapter 1, and chapters 7 and 9 (chapter 1 is here).\n",
+        )
+        .expect("temp file");
+        std::fs::write(root.join("book/src/SUMMARY.md"), "- [Demo](ch01-demo.md)\n").expect("temp file");
+        let problems = chapter_references(&root).join("\n");
+        assert!(problems.contains("book/src/ch01.md refers to chapter 7"), "{problems}");
+        assert!(problems.contains("refers to chapter 9"), "{problems}");
+        assert!(!problems.contains("chapter 1,"), "{problems}");
+        assert_eq!(chapter_numbers("chapters 2 to 4, and chapter 12."), [2, 3, 4, 12]);
+        assert_eq!(chapter_numbers("Chapters 6, 7 and 8"), [6, 7, 8]);
     }
 
     /// An include pointing at a missing anchor fails the check, naming page, anchor and file.

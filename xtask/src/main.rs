@@ -13,6 +13,8 @@ mod book;
 mod browser;
 mod check;
 mod results;
+mod snapshots;
+mod wrong;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};

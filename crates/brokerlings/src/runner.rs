@@ -196,34 +196,10 @@ pub fn run(executable: &Path, dir: &Path) -> Result<Outcome> {
 
 /// The first failing check in libtest's output, with its message.
 pub fn first_failure(stdout: &str) -> Option<Outcome> {
-    let start = stdout.find("---- ")?;
-    let block = &stdout[start + 5..];
-    let check = block.split(" stdout ----").next()?.trim().to_string();
-    let body = block
-        .split_once("----\n")
-        .map(|(_, rest)| rest)
-        .unwrap_or_default();
-    let mut message = Vec::new();
-    for line in body.lines() {
-        if line.starts_with("---- ")
-            || line.starts_with("note: ")
-            || line.starts_with("failures:")
-            || line.starts_with("stack backtrace:")
-        {
-            break;
-        }
-        if line.starts_with("thread '") && line.contains("panicked at") {
-            continue;
-        }
-        if line.trim().is_empty() && !message.is_empty() {
-            break;
-        }
-        if !line.trim().is_empty() {
-            message.push(line.trim_end().to_string());
-        }
-    }
-    let message = message.into_iter().take(12).collect::<Vec<_>>().join("\n");
-    Some(Outcome::Failed { check, message })
+    workbook::libtest::first_failure(stdout).map(|failure| Outcome::Failed {
+        check: failure.check,
+        message: failure.message,
+    })
 }
 
 /// Runs `command` capturing its output; `None` if it did not finish in `timeout`
@@ -270,45 +246,5 @@ fn run_bounded(
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The failing check's own message is what the learner sees.
-    #[test]
-    fn first_failure_finds_the_check_and_its_message() {
-        let stdout = "\nrunning 2 tests\n\
-            test a ... ok\n\
-            test every_task_arrives_once_in_order ... FAILED\n\n\
-            failures:\n\n\
-            ---- every_task_arrives_once_in_order stdout ----\n\
-            thread 'every_task_arrives_once_in_order' panicked at exercises/01/tests/check.rs:50:9:\n\
-            not yet implemented: publish the tasks\n\
-            note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\
-            failures:\n    every_task_arrives_once_in_order\n";
-        assert_eq!(
-            first_failure(stdout),
-            Some(Outcome::Failed {
-                check: "every_task_arrives_once_in_order".into(),
-                message: "not yet implemented: publish the tasks".into(),
-            })
-        );
-    }
-
-    /// A check returning an error (anyhow) shows the error.
-    #[test]
-    fn first_failure_shows_returned_errors() {
-        let stdout = "---- tasks_are_persistent stdout ----\n\
-            Error: check timed out after 60 s while sending 3 tasks: did your consumer stop after the last message?\n\n";
-        let Some(Outcome::Failed { message, .. }) = first_failure(stdout) else {
-            panic!("a failure was expected");
-        };
-        assert!(
-            message.contains("did your consumer stop after the last message?"),
-            "{message}"
-        );
     }
 }

@@ -153,6 +153,10 @@ fn check_all_fails_untouched_and_passes_once_solved() {
     assert!(out.contains("2 of 2 exercises done"), "{out}");
 
     let progress = scratch.run(&["progress", "--json"], &[]);
+    insta::assert_snapshot!(
+        "progress_json_once_solved",
+        String::from_utf8_lossy(&progress.stdout)
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&progress.stdout).expect("progress --json is JSON");
     assert_eq!(json["format_version"], 1);
@@ -234,7 +238,7 @@ fn bad_inputs_are_one_line_errors() {
     );
     let again = scratch.run(&["list"], &[]);
     assert!(again.status.success(), "the second run works");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("0 of 2 done"));
+    insta::assert_snapshot!("list_of_a_fresh_workbook", String::from_utf8_lossy(&again.stdout));
 
     let unknown = scratch.run(&["check", "99_nope"], &[]);
     assert!(!unknown.status.success());
@@ -246,6 +250,10 @@ fn bad_inputs_are_one_line_errors() {
     let solution = scratch.run(&["solution", "01_greeting"], &[]);
     assert!(!solution.status.success());
     assert!(String::from_utf8_lossy(&solution.stderr).contains("is not done yet"));
+    insta::assert_snapshot!(
+        "solution_before_done",
+        String::from_utf8_lossy(&solution.stderr)
+    );
 
     let watch = scratch.run(&[], &[]);
     assert!(

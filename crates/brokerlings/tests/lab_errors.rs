@@ -36,9 +36,16 @@ fn closed_port() -> u16 {
     listener.local_addr().expect("bound").port()
 }
 
-/// Asserts a failed run printed exactly one line, starting with `error: ` and containing `expected`.
-fn assert_one_line_error(output: &Output, expected: &str) {
+/// Asserts a failed run printed exactly one line, starting with `error: ` and
+/// containing `expected`; the line is under snapshot review as `name`, with ports,
+/// temporary paths and the OS's words redacted.
+fn assert_one_line_error(name: &str, output: &Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
+    settings.add_filter(r"/tmp/[^ )`,]+", "[tmp]");
+    settings.add_filter(r"\(os error \d+\)", "(os error [n])");
+    settings.bind(|| insta::assert_snapshot!(name, stderr.trim_end()));
     assert!(!output.status.success(), "should fail; stderr: {stderr}");
     assert_eq!(
         stderr.lines().count(),
@@ -62,8 +69,7 @@ fn unreachable_rabbitmq_fails_fast_on_one_line() {
     let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port());
     let (output, took) =
         brokerlings(&["lab", "up", "rabbit"], &[("BROKERLINGS_AMQP_URL", &url)]);
-    assert_one_line_error(
-        &output,
+    assert_one_line_error("unreachable_rabbitmq", &output,
         "no RabbitMQ reachable at amqp://guest:***@127.0.0.1",
     );
     assert!(took < Duration::from_secs(30), "took {took:?}");
@@ -77,7 +83,7 @@ fn unreachable_kafka_fails_fast_on_one_line() {
         &["lab", "up", "kafka"],
         &[("BROKERLINGS_KAFKA_BOOTSTRAP", &bootstrap)],
     );
-    assert_one_line_error(&output, "no Kafka reachable at 127.0.0.1");
+    assert_one_line_error("unreachable_kafka", &output, "no Kafka reachable at 127.0.0.1");
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
@@ -88,8 +94,7 @@ fn no_backend_names_the_ways_to_get_brokers() {
         &["lab", "status"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
-    assert_one_line_error(
-        &output,
+    assert_one_line_error("no_backend", &output,
         "no brokers available: start Docker, or run `cargo run -p brokerlings -- lab install`",
     );
 }
@@ -102,7 +107,7 @@ fn containers_lab_without_docker_says_docker_does_not_answer() {
         ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
     ];
     let (output, _) = brokerlings(&["lab", "up"], &env);
-    assert_one_line_error(&output, "the containers lab is not usable here: Docker");
+    assert_one_line_error("containers_without_docker", &output, "the containers lab is not usable here: Docker");
 }
 
 /// A misspelt backend is rejected with the accepted values.
@@ -110,7 +115,7 @@ fn containers_lab_without_docker_says_docker_does_not_answer() {
 fn unknown_backend_setting_lists_the_choices() {
     let (output, _) =
         brokerlings(&["lab", "status"], &[("BROKERLINGS_LAB", "kubernetes")]);
-    assert_one_line_error(&output, "one of containers, native, external");
+    assert_one_line_error("unknown_backend", &output, "one of containers, native, external");
 }
 
 /// A native node whose port another program holds is refused before it starts.
@@ -137,5 +142,5 @@ fn native_node_on_a_taken_port_is_refused() {
         .output()
         .expect("the brokerlings binary runs");
     let _ = std::fs::remove_dir_all(&home);
-    assert_one_line_error(&output, &format!("port {port} is already in use"));
+    assert_one_line_error("port_taken", &output, &format!("port {port} is already in use"));
 }

@@ -13,7 +13,14 @@
 //! | quiz | `book/quizzes/<name>.toml` | |
 //! | proofs | `proofs/<name>.rs` | `proofs` |
 //!
-//! [`Workbook`] is a checkout: its root and its `info.toml`.
+//! [`Workbook`] is a checkout: its root and its `info.toml`. [`libtest`] reads
+//! what a check binary printed.
+//!
+//! Beside an exercise, `exercises/<name>/wrong/*.rs` are plausible wrong solutions
+//! its checks must reject, and `solutions/<name>/variants/*.rs` correct solutions of
+//! another design they must accept (see [`Exercise::wrong_solutions`]).
+
+pub mod libtest;
 
 use std::path::{Path, PathBuf};
 
@@ -113,6 +120,17 @@ impl Exercise {
     /// The proofs of the quiz's behavioural questions.
     pub fn proofs(&self, root: &Path) -> PathBuf {
         proofs_dir(root).join(format!("{}.rs", self.name))
+    }
+
+    /// The folder of its plausible wrong solutions, `exercises/<name>/wrong/`.
+    pub fn wrong_solutions(&self, root: &Path) -> PathBuf {
+        self.exercise_dir(root).join("wrong")
+    }
+
+    /// The folder of its correct solutions of another design,
+    /// `solutions/<name>/variants/`.
+    pub fn variants(&self, root: &Path) -> PathBuf {
+        self.solution_dir(root).join("variants")
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lab::rabbitmq::steps::{Scene, numbered, publish_all, ready};
+use lab::rabbitmq::steps::{Scene, numbered, publish_all, ready, until_ready};
 use lapin::options::BasicConsumeOptions;
 use lapin::types::FieldTable;
 use tokio::sync::mpsc;
@@ -15,6 +15,11 @@ use work_queues::{Done, fair_consumer, work};
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Where chapter 2 explains fair dispatch.
+const FAIR: &str = "see ch02 'Prefetch and fair dispatch'";
+/// Where chapter 2 explains when to ack.
+const ACK_AFTER: &str = "see ch02 'Background jobs in Rust'";
 
 /// Fair dispatch: with a fast and a slow worker on one queue, the slow one does
 /// clearly fewer tasks, and every task is done exactly once.
@@ -69,12 +74,18 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
             *times_done.entry(report.task.as_str()).or_default() += 1;
         }
         let twice: Vec<_> = times_done.iter().filter(|(_, n)| **n > 1).collect();
-        assert!(twice.is_empty(), "tasks done more than once: {twice:?}");
+        assert!(
+            twice.is_empty(),
+            "tasks done more than once: {twice:?}: each task is delivered to one worker; do it once and ack it once ({ACK_AFTER})"
+        );
         let missing: Vec<_> = tasks
             .iter()
             .filter(|t| !times_done.contains_key(t.as_str()))
             .collect();
-        assert!(missing.is_empty(), "tasks never done: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "tasks never done: {missing:?}: a worker must go on to the next task after each ack ({ACK_AFTER})"
+        );
 
         let slow = reports.iter().filter(|r| r.worker == "slow").count();
         let fast = reports.len() - slow;
@@ -82,7 +93,7 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
         assert!(
             slow * 10 < reports.len() * 3,
             "the slow worker (250 ms a task) did {slow} of {} tasks, the fast one (5 ms) {fast}: \
-             RabbitMQ dealt them out in turn. Limit each worker to one unacknowledged task.",
+             RabbitMQ dealt them out in turn. Limit each worker to one unacknowledged task ({FAIR}).",
             reports.len()
         );
 
@@ -103,7 +114,7 @@ async fn slow_worker_gets_fewer_tasks_and_each_task_is_done_once() -> anyhow::Re
         assert_eq!(
             ready(&scene.setup, &scene.queue).await?,
             0,
-            "tasks went back to the queue: they were done but not acknowledged"
+            "tasks went back to the queue: they were done but not acknowledged ({ACK_AFTER})"
         );
         Ok(())
     })
@@ -131,12 +142,12 @@ async fn a_busy_worker_holds_one_task_and_leaves_the_rest() -> anyhow::Result<()
         }
         assert_eq!(
             held, 1,
-            "the busy worker was sent {held} of 5 tasks at once: limit it to one unacknowledged task, with manual acks"
+            "the busy worker was sent {held} of 5 tasks at once: limit it to one unacknowledged task (`basic_qos(1)`), with manual acks ({FAIR})"
         );
         assert_eq!(
             ready(&scene.setup, &scene.queue).await?,
             4,
-            "4 tasks should wait in the queue"
+            "4 tasks should wait in the queue while the busy worker holds one ({FAIR})"
         );
 
         // A second worker, subscribing later, gets the 4 waiting tasks.
@@ -156,7 +167,57 @@ async fn a_busy_worker_holds_one_task_and_leaves_the_rest() -> anyhow::Result<()
             delivery?;
             taken += 1;
         }
-        assert_eq!(taken, 4, "the second worker should get the 4 waiting tasks");
+        assert_eq!(
+            taken, 4,
+            "the second worker should get the 4 waiting tasks ({FAIR})"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// A worker that stops in the middle of a task (its channel closes, as when its
+/// process dies) loses nothing: it had not acknowledged the task yet, so RabbitMQ
+/// puts it back in the queue. A worker that acks first and works after has lost it.
+#[tokio::test]
+async fn a_task_in_progress_goes_back_when_its_worker_stops() -> anyhow::Result<()> {
+    lab::check(CHECK_TIMEOUT, "stopping a worker in the middle of a task", async {
+        let scene = Scene::new("tasks").await?;
+        scene.publish(&numbered("task", 3)).await?;
+        let channel = scene.connection.create_channel().await?;
+        let consumer = fair_consumer(&channel, &scene.queue, "stopping").await?;
+        let (done_tx, _done_rx) = mpsc::unbounded_channel();
+        // 5 s a task: the worker is still in its first task when it is stopped.
+        let worker = tokio::spawn(async move {
+            work(consumer, "stopping", Duration::from_secs(5), done_tx).await
+        });
+        until_ready(
+            &scene.setup,
+            &scene.queue,
+            "the worker to take its first task",
+            Duration::from_secs(10),
+            |n| n < 3,
+        )
+        .await?;
+        // Time for an early ack, if the worker sends one, to reach the broker.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        channel.close(200, "the worker stops".into()).await?;
+        worker.abort();
+        let back = until_ready(
+            &scene.setup,
+            &scene.queue,
+            "the 3 tasks to be back in the queue",
+            Duration::from_secs(10),
+            |n| n == 3,
+        )
+        .await;
+        if back.is_err() {
+            let lost = 3 - ready(&scene.setup, &scene.queue).await?;
+            anyhow::bail!(
+                "{lost} of 3 tasks were lost when the worker stopped in the middle of a task: \
+                 acknowledge a task after the work is done, not before ({ACK_AFTER})"
+            );
+        }
         Ok(())
     })
     .await

@@ -11,12 +11,19 @@ use std::time::Duration;
 use acks::{Ledger, PREFETCH, subscribe, work};
 use lab::rabbitmq::steps::{
     Scene, arguments, durable_queue, numbered, persistence, publish_each, queue_with,
-    ready, text,
+    ready, text, until_ready,
 };
 use lapin::Channel;
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where chapter 3 explains manual acks and prefetch.
+const MANUAL: &str = "see ch03 'Manual and automatic acks'";
+/// Where chapter 3 explains rejecting and requeueing.
+const REJECT: &str = "see ch03 'Nack, reject, requeue'";
+/// Where chapter 3 explains redeliveries and idempotence.
+const DIES: &str = "see ch03 'A consumer that dies'";
 
 /// The worker program of the package under test: the exercise builds
 /// `acks_worker`, the solution `solution_acks_worker` (distinct names, so neither
@@ -140,13 +147,45 @@ async fn every_job_is_recorded_once_and_acked() -> anyhow::Result<()> {
         publish(&scene.setup, &scene.queue, &with_ids(&sent)).await?;
         let path = work_until_recorded(&scene.connection, &scene.queue, &sent).await?;
         let twice = recorded_twice(&path);
-        assert!(twice.is_empty(), "jobs recorded more than once: {twice:?}");
+        assert!(
+            twice.is_empty(),
+            "jobs recorded more than once: {twice:?} ({DIES})"
+        );
+        let back = ready(&scene.setup, &scene.queue).await?;
         assert_eq!(
-            ready(&scene.setup, &scene.queue).await?,
-            0,
-            "jobs came back to the queue when the worker stopped: they were recorded but never acked"
+            back, 0,
+            "{back} jobs came back to the queue when the worker stopped: they were recorded but never acked ({MANUAL})"
         );
         // A passing check leaves no ledger behind; a failing one keeps it to look at.
+        let _ = std::fs::remove_file(&path);
+        Ok(())
+    })
+    .await
+}
+
+/// A job published twice (the publisher sent it again, chapter 5) arrives twice as
+/// a *new* delivery each time, with `redelivered` false: only the ledger can tell
+/// it was done already. It is recorded once, and both copies are acked.
+#[tokio::test]
+async fn a_job_published_twice_is_recorded_once() -> anyhow::Result<()> {
+    lab::check(CHECK_TIMEOUT, "a worker handled a job published twice", async {
+        let scene = Scene::new("jobs").await?;
+        let sent = jobs(3);
+        let twice = [sent.clone(), vec![sent[0].clone()]].concat();
+        publish(&scene.setup, &scene.queue, &with_ids(&twice)).await?;
+        let path = work_until_recorded(&scene.connection, &scene.queue, &sent).await?;
+        let again = recorded_twice(&path);
+        assert!(
+            again.is_empty(),
+            "jobs recorded more than once: {again:?}: a job published twice arrives as a new \
+             delivery (`redelivered` is false), so only the ledger knows it is done; look every \
+             job up in the ledger, not only redelivered ones ({DIES})"
+        );
+        let back = ready(&scene.setup, &scene.queue).await?;
+        assert_eq!(
+            back, 0,
+            "{back} job(s) came back to the queue: the copy of a job already recorded must be acked too ({DIES})"
+        );
         let _ = std::fs::remove_file(&path);
         Ok(())
     })
@@ -162,16 +201,25 @@ async fn worker_holds_a_bounded_number_of_jobs() -> anyhow::Result<()> {
         publish(&scene.setup, &scene.queue, &with_ids(&jobs(100))).await?;
         let channel = scene.connection.create_channel().await?;
         let _consumer = subscribe(&channel, &scene.queue).await?;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let taken = 100 - ready(&scene.setup, &scene.queue).await?;
-        assert!(
-            taken >= 1,
-            "the worker took no job: does `subscribe` start a consumer on the queue?"
+        let started = until_ready(
+            &scene.setup,
+            &scene.queue,
+            "the worker to take a job",
+            Duration::from_secs(10),
+            |n| n < 100,
+        )
+        .await;
+        anyhow::ensure!(
+            started.is_ok(),
+            "the worker took no job: does `subscribe` start a consumer on the queue? ({MANUAL})"
         );
+        // Time for a worker without a limit to be sent the rest.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let taken = 100 - ready(&scene.setup, &scene.queue).await?;
         assert!(
             taken <= u32::from(PREFETCH),
             "the worker took {taken} of 100 jobs at once, more than PREFETCH ({PREFETCH}): \
-             use manual acks and `basic_qos(PREFETCH)`"
+             use manual acks and `basic_qos(PREFETCH)` ({MANUAL})"
         );
         Ok(())
     })
@@ -240,7 +288,8 @@ async fn job_stuck_before_recording_is_not_lost_when_the_worker_is_killed()
             &crash.ledger,
             &crash.sent,
             "A killed worker's unacknowledged jobs go back to the queue; jobs that are \
-             lost were acked before they were done (or sent with automatic acks).",
+             lost were acked before they were done (or sent with automatic acks); see ch03 \
+             'A consumer that dies'.",
         )
         .await?;
         second.kill().await?;
@@ -270,13 +319,13 @@ async fn job_recorded_but_not_acked_is_redelivered_and_not_recorded_twice()
             .await?;
         assert!(
             line.contains("redelivered: true"),
-            "job-3 came back without the redelivered flag: {line}"
+            "job-3 came back without the redelivered flag: {line} ({DIES})"
         );
         until_recorded(&crash.ledger, &crash.sent, "").await?;
         second.kill().await?;
         crash.none_twice(
             ". A job recorded before the crash but not acked is delivered again: look \
-             it up in the ledger before recording it.",
+             it up in the ledger before recording it (see ch03 'A consumer that dies').",
         );
         Ok(())
     })
@@ -312,7 +361,7 @@ async fn job_without_id_is_rejected_not_requeued() -> anyhow::Result<()> {
         assert_eq!(
             read_ledger(&path),
             sent,
-            "only the jobs with an id are recorded"
+            "only the jobs with an id are recorded ({REJECT})"
         );
         let (left, dead) = (
             ready(&setup, &queue).await?,
@@ -321,7 +370,7 @@ async fn job_without_id_is_rejected_not_requeued() -> anyhow::Result<()> {
         assert!(
             left == 0 && dead == 1,
             "the job without id should be rejected without requeue (dead-lettered); \
-             found {left} message(s) back in the queue and {dead} dead-lettered"
+             found {left} message(s) back in the queue and {dead} dead-lettered ({REJECT})"
         );
         // A passing check leaves no ledger behind; a failing one keeps it to look at.
         let _ = std::fs::remove_file(&path);

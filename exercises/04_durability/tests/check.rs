@@ -12,6 +12,11 @@ use lapin::options::BasicGetOptions;
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// Where chapter 4 explains durable queues and persistent messages.
+const DURABLE: &str = "see ch04 'Durable queues, persistent messages'";
+/// Where chapter 4 explains quorum queues.
+const QUORUM: &str = "see ch04 'Quorum queues keep everything'";
+
 /// What the management API says about `queue`: its type and whether it is durable.
 async fn queue_info(rabbit: &lab::Rabbit, queue: &str) -> anyhow::Result<(String, bool)> {
     let info = rabbit
@@ -44,7 +49,7 @@ async fn queues_and_messages_survive_a_broker_restart() -> anyhow::Result<()> {
         for (kind, queue) in [("classic", &classic), ("quorum", &quorum)] {
             let Some(_) = ready_if_exists(&connection, queue).await? else {
                 anyhow::bail!(
-                    "the {kind} queue is gone after the restart: declare it durable"
+                    "the {kind} queue is gone after the restart: declare it durable ({DURABLE})"
                 );
             };
             let channel = connection.create_channel().await?;
@@ -53,11 +58,15 @@ async fn queues_and_messages_survive_a_broker_restart() -> anyhow::Result<()> {
                 survivors.len(),
                 stored.len(),
                 "{} of {} messages in the {kind} queue survived the restart: a durable \
-                 queue keeps only persistent messages (delivery mode 2)",
+                 queue keeps only persistent messages (delivery mode 2), and only those the \
+                 broker confirmed ({DURABLE})",
                 survivors.len(),
                 stored.len()
             );
-            assert_eq!(survivors, stored, "the {kind} queue's messages, in order");
+            assert_eq!(
+                survivors, stored,
+                "the {kind} queue's messages, in order ({DURABLE})"
+            );
         }
         Ok(())
     })
@@ -73,8 +82,14 @@ async fn classic_queue_is_durable() -> anyhow::Result<()> {
         let queue = lab::unique_name("orders_classic");
         declare_classic_queue(&channel, &queue).await?;
         let (kind, durable) = queue_info(&rabbit, &queue).await?;
-        assert_eq!(kind, "classic", "the queue's type");
-        assert!(durable, "the classic queue is not durable");
+        assert_eq!(
+            kind, "classic",
+            "the queue's type: a classic queue needs no `x-queue-type` ({DURABLE})"
+        );
+        assert!(
+            durable,
+            "the classic queue is not durable: declare it with `durable: true` ({DURABLE})"
+        );
         Ok(())
     })
     .await
@@ -91,7 +106,7 @@ async fn quorum_queue_is_a_quorum_queue() -> anyhow::Result<()> {
         let (kind, _) = queue_info(&rabbit, &queue).await?;
         assert_eq!(
             kind, "quorum",
-            "the queue's type: set the argument x-queue-type = \"quorum\""
+            "the queue's type: set the argument x-queue-type = \"quorum\" ({QUORUM})"
         );
         Ok(())
     })
@@ -113,7 +128,7 @@ async fn stored_messages_are_confirmed_and_persistent() -> anyhow::Result<()> {
         let count = ready(&other, &queue).await?;
         assert_eq!(
             count, 50,
-            "store_messages returned with {count} of 50 messages in the queue: wait for the confirms"
+            "store_messages returned with {count} of 50 messages in the queue: wait for the confirms ({DURABLE})"
         );
         let message = other
             .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
@@ -122,7 +137,52 @@ async fn stored_messages_are_confirmed_and_persistent() -> anyhow::Result<()> {
         let mode = message.delivery.properties.delivery_mode().unwrap_or(1);
         assert_eq!(
             mode, 2,
-            "messages are stored with delivery mode {mode}, not 2 (persistent)"
+            "messages are stored with delivery mode {mode}, not 2 (persistent) ({DURABLE})"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// `store_messages` fails when the broker refuses a message: a policy (set through
+/// the management API) limits the queue to 2 messages and refuses more
+/// (`overflow: reject-publish`), so the broker nacks the third. A store that does not
+/// wait for confirms, or does not read them, would report it stored.
+#[tokio::test]
+async fn store_messages_fails_when_the_broker_refuses_a_message() -> anyhow::Result<()> {
+    lab::check(CHECK_TIMEOUT, "storing 3 messages in a queue that takes 2", async {
+        let rabbit = lab::rabbit().await?;
+        let channel = rabbit.connect().await?.create_channel().await?;
+        let queue = lab::unique_name("orders_classic");
+        declare_classic_queue(&channel, &queue).await?;
+        let management = rabbit.management();
+        let policy = format!("/api/policies/%2f/{queue}");
+        let definition = serde_json::json!({
+            "pattern": format!("^{}$", queue.replace('.', "\\.")),
+            "apply-to": "queues",
+            "priority": 100,
+            "definition": {"max-length": 2, "overflow": "reject-publish"},
+        });
+        management.put(&policy, definition).await?;
+        let applied = lab::until(
+            Duration::from_secs(10),
+            "the policy to apply to the queue",
+            Duration::from_millis(100),
+            || async {
+                let info = management.get(&format!("/api/queues/%2f/{queue}")).await?;
+                Ok(info["policy"] == serde_json::json!(queue))
+            },
+        )
+        .await;
+        let stored = match applied {
+            Ok(()) => Ok(store_messages(&channel, &queue, &numbered("order", 3)).await),
+            Err(error) => Err(error),
+        };
+        management.delete(&policy).await?;
+        assert!(
+            stored?.is_err(),
+            "store_messages returned Ok, but the broker refused the 3rd message (the queue \
+             holds 2): wait for every confirm and fail on a nack ({DURABLE})"
         );
         Ok(())
     })

@@ -4,15 +4,26 @@
 //!
 //! The same checks run against the reference solution, so they are known to pass.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lab::rabbitmq::steps::{Scene, arguments, durable_queue, message_ids, ready, text};
-use lapin::options::BasicGetOptions;
+use futures::StreamExt;
+use lab::rabbitmq::steps::{
+    Acks,Scene, arguments, durable_queue, message_ids, ready, text};
+use lapin::options::{BasicAckOptions, BasicGetOptions};
 use lapin::types::AMQPValue;
 use publisher_confirms::{Outgoing, publish_confirmed, send_all};
 
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(200);
+
+/// Where chapter 5 explains what a confirm (and a nack) says.
+const CONFIRM: &str = "see ch05 'What a confirm says'";
+/// Where chapter 5 explains windows of confirms.
+const WINDOWED: &str = "see ch05 'Many in flight'";
+/// Where chapter 5 explains restarts and republishing.
+const RESTARTS: &str = "see ch05 'Restarts, republishing and duplicates'";
 
 /// `count` messages with ids `msg-00001`.. and bodies of about `size` bytes.
 fn stream(count: usize, size: usize) -> Vec<Outgoing> {
@@ -85,17 +96,17 @@ async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow:
         assert!(
             missing.is_empty(),
             "{} messages are missing after the restart, e.g. {:?}: only a message the broker \
-             acked is safe; send every other one again",
+             acked is safe; send every other one again ({RESTARTS})",
             missing.len(),
             &missing[..missing.len().min(5)]
         );
         assert!(
             sent.reconnects >= 1,
-            "send_all reports no reconnect, though the broker restarted while it sent"
+            "send_all reports no reconnect, though the broker restarted while it sent ({RESTARTS})"
         );
         assert!(
             duplicates <= sent.publishes - messages.len(),
-            "{duplicates} duplicates from {} republishes: duplicates come only from sending again",
+            "{duplicates} duplicates from {} republishes: duplicates come only from sending again ({RESTARTS})",
             sent.publishes - messages.len()
         );
         Ok(())
@@ -120,10 +131,13 @@ async fn publish_confirmed_reports_only_what_the_broker_acked() -> anyhow::Resul
             anyhow::bail!("publish_confirmed stopped early: {error:#}");
         }
         let first_five: Vec<String> = messages[..5].iter().map(|m| m.id.clone()).collect();
-        assert_eq!(confirmed.published, 8, "messages published");
+        assert_eq!(
+            confirmed.published, 8,
+            "messages published: publish every message, acked or not ({WINDOWED})"
+        );
         assert_eq!(
             confirmed.acked, first_five,
-            "the broker acked the first 5 and nacked the other 3: report only acks (and turn on confirms)"
+            "the broker acked the first 5 and nacked the other 3: report only acks (and turn on confirms) ({CONFIRM})"
         );
         Ok(())
     })
@@ -142,7 +156,11 @@ async fn acked_messages_are_stored_persistent_with_their_ids() -> anyhow::Result
         if let Some(error) = &confirmed.stopped_by {
             anyhow::bail!("publish_confirmed stopped early: {error:#}");
         }
-        assert_eq!(confirmed.acked.len(), 300, "every message acked");
+        assert_eq!(
+            confirmed.acked.len(),
+            300,
+            "every message acked ({WINDOWED})"
+        );
         assert_eq!(
             ready(&scene.setup, &scene.queue).await?,
             300,
@@ -181,11 +199,80 @@ async fn send_all_publishes_each_message_once_without_faults() -> anyhow::Result
         let rabbit = &scene.rabbit;
         let connect = move || async move { Ok(rabbit.connect().await?) };
         let sent = send_all(connect, &scene.queue, &messages).await?;
-        assert_eq!(sent.publishes, 500, "publishes");
-        assert_eq!(sent.reconnects, 0, "reconnects");
+        assert_eq!(
+            sent.publishes, 500,
+            "publishes: without faults each message is sent once ({RESTARTS})"
+        );
+        assert_eq!(
+            sent.reconnects, 0,
+            "reconnects: without faults there is nothing to reconnect for ({RESTARTS})"
+        );
         let times = message_ids(&scene.connection, &scene.queue).await?;
-        assert_eq!(times.len(), 500, "distinct messages in the queue");
-        assert!(times.values().all(|n| *n == 1), "no message twice");
+        assert_eq!(
+            times.len(),
+            500,
+            "distinct messages in the queue ({RESTARTS})"
+        );
+        assert!(
+            times.values().all(|n| *n == 1),
+            "a message is in the queue twice, though nothing failed ({RESTARTS})"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// A nack is "not stored", and `send_all` sends the message again until it is acked.
+/// Here the queue holds at most 10 messages and refuses more, while a slow consumer
+/// drains it: most of a burst of 50 is nacked at first, and every one must
+/// eventually reach the consumer.
+#[tokio::test]
+async fn nacked_messages_are_sent_again() -> anyhow::Result<()> {
+    lab::check(CHECK_TIMEOUT, "sending 50 messages to a queue that takes 10 at a time", async {
+        let ten_at_a_time = arguments([
+            ("x-max-length", AMQPValue::LongLongInt(10)),
+            ("x-overflow", text("reject-publish")),
+        ]);
+        let scene = Scene::with_arguments("payments", ten_at_a_time).await?;
+        let (_drain, mut deliveries) = scene.consumer(Some(1), Acks::Manual).await?;
+        let messages = stream(50, 10);
+        let expected: BTreeSet<String> = messages.iter().map(|m| m.id.clone()).collect();
+        // The consumer: 10 ms a message, then an ack that frees room in the queue.
+        let seen = Arc::new(Mutex::new(BTreeSet::new()));
+        let consumer = {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                while let Some(Ok(delivery)) = deliveries.next().await {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    if let Some(id) = delivery.properties.message_id() {
+                        seen.lock().expect("not poisoned").insert(id.to_string());
+                    }
+                    delivery.ack(BasicAckOptions::default()).await?;
+                }
+                anyhow::Ok(())
+            })
+        };
+        let rabbit = &scene.rabbit;
+        let connect = move || async move { Ok(rabbit.connect().await?) };
+        let sent = send_all(connect, &scene.queue, &messages).await?;
+        // Everything acked is in the queue, so the consumer gets it within seconds.
+        let _ = lab::until(
+            Duration::from_secs(20),
+            "the consumer to receive the 50 messages",
+            Duration::from_millis(100),
+            || async { Ok(seen.lock().expect("not poisoned").len() == 50) },
+        )
+        .await;
+        consumer.abort();
+        let seen = seen.lock().expect("not poisoned").clone();
+        let missing = expected.difference(&seen).count();
+        assert!(
+            missing == 0,
+            "{missing} of 50 messages never reached the queue ({} publishes): the broker nacked \
+             them while the queue was full, and send_all did not send them again; a nack means \
+             \"not stored\": keep such a message unconfirmed and publish it again ({CONFIRM})",
+            sent.publishes
+        );
         Ok(())
     })
     .await

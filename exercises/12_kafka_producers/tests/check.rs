@@ -14,6 +14,13 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
 /// How long one check may take before it fails instead of hanging.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// Where chapter 12 explains keys and partitions.
+const KEYS: &str = "see ch12 'Keys choose partitions'";
+/// Where chapter 12 explains delivery reports.
+const REPORTS: &str = "see ch12 'Delivery reports and `acks`'";
+/// Where chapter 12 explains idempotence.
+const IDEMPOTENCE: &str = "see ch12 'Retries, ordering and idempotence'";
+
 /// `per_key` records for each of `keys` keys, interleaved: k0 v0, k1 v0, ..., k0 v1, ...
 fn interleaved(keys: usize, per_key: usize) -> Vec<(String, String)> {
     (0..per_key)
@@ -34,13 +41,17 @@ async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
         let producer: FutureProducer = producer_config(&kafka.bootstrap_servers()).create()?;
         let records = interleaved(4, 10);
         let reports = send_in_order(&producer, &topic, &records).await?;
-        assert_eq!(reports.len(), records.len(), "one delivery report per record");
+        assert_eq!(
+            reports.len(),
+            records.len(),
+            "one delivery report per record ({REPORTS})"
+        );
         let stored = read(&kafka, &topic, records.len()).await?;
         let mut by_key: BTreeMap<String, Vec<&Record>> = BTreeMap::new();
         for record in &stored {
             let key = record.key.clone().ok_or_else(|| {
                 anyhow::anyhow!(
-                    "record {:?} was stored without a key: send it with `.key(..)`",
+                    "record {:?} was stored without a key: send it with `.key(..)` ({KEYS})",
                     record.value
                 )
             })?;
@@ -50,7 +61,7 @@ async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
             let partitions: Vec<i32> = records_of_key.iter().map(|r| r.partition).collect();
             assert!(
                 partitions.windows(2).all(|w| w[0] == w[1]),
-                "the records of key {key} are on several partitions: {partitions:?}"
+                "the records of key {key} are on several partitions: {partitions:?} ({KEYS})"
             );
             let values: Vec<&str> = records_of_key.iter().map(|r| r.value.as_str()).collect();
             let sent: Vec<&str> = records
@@ -58,7 +69,10 @@ async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
                 .filter(|(k, _)| k == key)
                 .map(|(_, v)| v.as_str())
                 .collect();
-            assert_eq!(values, sent, "the records of key {key} are not in the order sent");
+            assert_eq!(
+                values, sent,
+                "the records of key {key} are not in the order sent ({IDEMPOTENCE})"
+            );
         }
         for ((key, value), report) in records.iter().zip(&reports) {
             let at = stored
@@ -67,7 +81,7 @@ async fn each_key_stays_on_one_partition_in_order() -> anyhow::Result<()> {
             assert_eq!(
                 at.map(|r| (r.key.as_deref(), r.value.as_str())),
                 Some((Some(key.as_str()), value.as_str())),
-                "the delivery report of {value} says {report:?}, which holds another record"
+                "the delivery report of {value} says {report:?}, which holds another record ({REPORTS})"
             );
         }
         Ok(())
@@ -103,10 +117,13 @@ async fn records_are_stored_when_send_returns() -> anyhow::Result<()> {
         assert_eq!(
             stored,
             records.len() as i64,
-            "send_in_order returned before Kafka stored every record (wait for each delivery report)"
+            "send_in_order returned before Kafka stored every record: wait for each delivery report ({REPORTS})"
         );
         let offsets_valid = reports.iter().all(|r: &Delivered| r.offset >= 0);
-        assert!(offsets_valid, "a delivery report has no offset: {reports:?}");
+        assert!(
+            offsets_valid,
+            "a delivery report has no offset: {reports:?} ({REPORTS})"
+        );
         Ok(())
     })
     .await
@@ -126,7 +143,7 @@ async fn producer_is_idempotent() -> anyhow::Result<()> {
                 .create();
         assert!(
             weakened.is_err(),
-            "librdkafka accepted your configuration with acks=1, so idempotence is off"
+            "librdkafka accepted your configuration with acks=1, so idempotence is off ({IDEMPOTENCE})"
         );
         Ok(())
     })
@@ -163,12 +180,41 @@ async fn keys_land_where_java_puts_them() -> anyhow::Result<()> {
                     .map_err(|(e, _)| e)?;
                 assert_eq!(
                     report.partition, delivery.partition,
-                    "key {key} went to partition {}, a Java producer puts it on {}",
+                    "key {key} went to partition {}, a Java producer puts it on {}: use the `murmur2_random` partitioner ({KEYS})",
                     report.partition, delivery.partition
                 );
             }
             Ok(())
         },
     )
+    .await
+}
+
+/// A failed delivery is an error of `send_in_order`: here the topic takes records of
+/// at most 200 bytes (`max.message.bytes`), and the second record is larger, so Kafka
+/// refuses it and its delivery report is an error.
+#[tokio::test]
+async fn a_failed_delivery_is_an_error() -> anyhow::Result<()> {
+    lab::check(CHECK_TIMEOUT, "producing a record the topic refuses", async {
+        let kafka = lab::kafka().await?;
+        let topic = lab::unique_name("orders");
+        kafka
+            .create_topic_with(&topic, 3, 1, &[("max.message.bytes", "200")])
+            .await?;
+        let producer: FutureProducer =
+            producer_config(&kafka.bootstrap_servers()).create()?;
+        let records = vec![
+            ("customer-1".to_string(), "order-1".to_string()),
+            ("customer-2".to_string(), "x".repeat(1000)),
+            ("customer-3".to_string(), "order-3".to_string()),
+        ];
+        let sent = send_in_order(&producer, &topic, &records).await;
+        assert!(
+            sent.is_err(),
+            "send_in_order returned Ok, but Kafka refused a 1000-byte record (the topic takes \
+             200): a delivery report can be an error; return it instead of going on ({REPORTS})"
+        );
+        Ok(())
+    })
     .await
 }

@@ -186,6 +186,25 @@ mod tests {
         );
     }
 
+    /// The screens as a learner sees them, under review: a changed line is a diff.
+    #[test]
+    fn the_screens_as_a_learner_sees_them() {
+        let failed = Outcome::Failed {
+            check: "every_task_arrives_once_in_order".into(),
+            message: "not yet implemented: publish the tasks".into(),
+        };
+        insta::assert_snapshot!("failed", render(&screen(Status::Done(failed))));
+        insta::assert_snapshot!("passed", render(&screen(Status::Done(Outcome::Passed))));
+        let checking = Status::Checking {
+            step: "building exercise_01_first_contact · starting the single Kafka".into(),
+            seconds: 7,
+            frame: 3,
+        };
+        let mut with_hint = screen(checking);
+        with_hint.note = Some("Hint 1 of 5: Start with RabbitMQ.\n(ask again for the next hint)".into());
+        insta::assert_snapshot!("checking_with_a_hint", render(&with_hint));
+    }
+
     /// Manual mode says how to run a check.
     #[test]
     fn manual_mode_says_press_r() {

@@ -25,7 +25,7 @@ use testcontainers_modules::testcontainers::{
 use crate::error::one_line;
 use crate::node::NodeSpec;
 use crate::placement::{Placement, container_name};
-use crate::rabbitmq::config::{CONTAINER_CONF, COOKIE};
+use crate::rabbitmq::config::{CONTAINER_CONF, CONTAINER_PLUGINS, COOKIE};
 use crate::{LabError, NodeLayout, Result, Topology, versions};
 
 /// The Docker network the cluster nodes talk over.
@@ -59,8 +59,9 @@ impl Containers {
             .with_startup_timeout(START_TIMEOUT);
         let env = match NodeSpec::new(node, &Placement::Docker) {
             NodeSpec::Rabbit(spec) => {
-                request =
-                    request.with_copy_to(CONTAINER_CONF, spec.conf_file().into_bytes());
+                request = request
+                    .with_copy_to(CONTAINER_CONF, spec.conf_file().into_bytes())
+                    .with_copy_to(CONTAINER_PLUGINS, spec.enabled_plugins().into_bytes());
                 let mut env = spec.env();
                 env.push(("RABBITMQ_ERLANG_COOKIE".into(), COOKIE.into()));
                 env

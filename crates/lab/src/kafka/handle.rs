@@ -52,7 +52,10 @@ impl Kafka {
             .client_config()
             .create()
             .map_err(|e| kafka_error("creating an admin client", e))?;
-        let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replicas));
+        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replicas));
+        for (key, value) in settings {
+            topic = topic.set(key, value);
+        }
         let options =
             AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
         let results = crate::within(

@@ -289,6 +289,62 @@ pub async fn group_state(kafka: &Kafka, group: &str) -> Result<Option<(String, u
     Ok(groups.into_iter().next())
 }
 
+/// How many partitions each member of `group` is assigned, as the group
+/// coordinator reports the assignment the group leader made (classic protocol),
+/// with the group's state; `None` if the coordinator does not know the group.
+pub async fn group_assignment(kafka: &Kafka, group: &str) -> Result<Option<(String, Vec<usize>)>> {
+    let admin: BaseConsumer = kafka.client_config().create()?;
+    let name = group.to_string();
+    let groups = tokio::task::spawn_blocking(move || {
+        admin.fetch_group_list(Some(&name), Duration::from_secs(10)).map(|list| {
+            list.groups()
+                .iter()
+                .map(|g| {
+                    let partitions = g
+                        .members()
+                        .iter()
+                        .map(|m| m.assignment().map_or(0, assigned_partitions))
+                        .collect::<Vec<usize>>();
+                    (g.state().to_string(), partitions)
+                })
+                .collect::<Vec<_>>()
+        })
+    })
+    .await?
+    .with_context(|| format!("describing group {group}"))?;
+    Ok(groups.into_iter().next())
+}
+
+/// The number of partitions in a consumer-protocol assignment (Kafka's
+/// `ConsumerProtocolAssignment`: version int16, then an array (int32 count) of
+/// topics, each a string (int16 length) and an array of int32 partitions).
+fn assigned_partitions(bytes: &[u8]) -> usize {
+    let read_i16 = |at: usize| bytes.get(at..at + 2).map(|b| i16::from_be_bytes([b[0], b[1]]));
+    let read_i32 = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut at = 2; // version
+    let Some(topics) = read_i32(at) else {
+        return 0;
+    };
+    at += 4;
+    let mut partitions = 0;
+    for _ in 0..topics.max(0) {
+        let Some(name) = read_i16(at) else {
+            return partitions;
+        };
+        at += 2 + name.max(0) as usize;
+        let Some(count) = read_i32(at) else {
+            return partitions;
+        };
+        at += 4 + 4 * count.max(0) as usize;
+        partitions += count.max(0) as usize;
+    }
+    partitions
+}
+
 /// Counts what `consumer` (subscribed to `topic`) receives before a marker record
 /// that `producer` sends after the consumer joined: the records it could see from
 /// before. Markers are sent every second until one arrives (bounded: 60 s).
@@ -313,4 +369,18 @@ pub async fn records_before_marker(
     })
     .await??;
     Ok(before)
+}
+
+#[cfg(test)]
+mod tests {
+    /// One topic with partitions 0 and 2; an empty assignment has none.
+    #[test]
+    fn assignments_are_counted() {
+        let mut bytes = vec![0, 1, 0, 0, 0, 1, 0, 1, b't'];
+        bytes.extend([0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2]);
+        bytes.extend([0, 0, 0, 0]); // user data: empty
+        assert_eq!(super::assigned_partitions(&bytes), 2);
+        assert_eq!(super::assigned_partitions(&[0, 1, 0, 0, 0, 0]), 0);
+        assert_eq!(super::assigned_partitions(&[]), 0);
+    }
 }

@@ -8,8 +8,17 @@ use crate::topology::{NodeLayout, Topology};
 /// The Erlang cookie the lab's nodes share, so they cluster and CLI tools reach them.
 pub(crate) const COOKIE: &str = "brokerlings-lab-cookie";
 
-/// The plugins every node runs: the management UI and HTTP API (port 15672 ...).
-pub(crate) const PLUGINS: [&str; 1] = ["rabbitmq_management"];
+/// The plugins every node runs: the management UI and HTTP API (port 15672 ...),
+/// and the consistent-hash exchange (`x-consistent-hash`, chapter 9). All ship
+/// with RabbitMQ 4.0.5; streams over AMQP 0.9.1 need no plugin (the stream
+/// *protocol*, port 5552, would need `rabbitmq_stream`).
+pub(crate) const PLUGINS: [&str; 2] = [
+    "rabbitmq_management",
+    "rabbitmq_consistent_hash_exchange",
+];
+
+/// Where the enabled-plugins file goes in a container (the official image's).
+pub(crate) const CONTAINER_PLUGINS: &str = "/etc/rabbitmq/enabled_plugins";
 
 /// Where the conf file goes in a container: the official image reads
 /// `/etc/rabbitmq/conf.d/*.conf` in order, so ours comes last.

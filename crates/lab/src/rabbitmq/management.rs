@@ -39,6 +39,26 @@ impl Management {
 
     /// GETs `path` (e.g. `/api/overview`) and parses the JSON answer (10 s bound).
     pub async fn get(&self, path: &str) -> Result<serde_json::Value> {
+        self.call("GET", path, None).await
+    }
+
+    /// PUTs `body` to `path` (e.g. a policy: `/api/policies/%2f/<name>`).
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> Result<()> {
+        self.call("PUT", path, Some(body)).await.map(drop)
+    }
+
+    /// DELETEs `path`.
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        self.call("DELETE", path, None).await.map(drop)
+    }
+
+    /// One request, bounded by 10 s; an empty answer is JSON `null`.
+    async fn call(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
         let url = format!("{}{path}", self.base);
         let authorization = self.authorization.clone();
         let fetch = tokio::task::spawn_blocking(move || {
@@ -46,14 +66,27 @@ impl Management {
                 .timeout_global(Some(Duration::from_secs(10)))
                 .build()
                 .into();
-            agent
-                .get(&url)
-                .header("Authorization", &authorization)
-                .call()
-                .and_then(|mut response| {
-                    response.body_mut().read_json::<serde_json::Value>()
-                })
-                .map_err(|e| format!("GET {url}: {e}"))
+            let fail = |e: ureq::Error| format!("{method} {url}: {e}");
+            let mut response = match (method, body) {
+                ("PUT", Some(body)) => agent
+                    .put(&url)
+                    .header("Authorization", &authorization)
+                    .send_json(body),
+                ("DELETE", _) => agent
+                    .delete(&url)
+                    .header("Authorization", &authorization)
+                    .call(),
+                _ => agent
+                    .get(&url)
+                    .header("Authorization", &authorization)
+                    .call(),
+            }
+            .map_err(fail)?;
+            let text = response.body_mut().read_to_string().map_err(fail)?;
+            if text.trim().is_empty() {
+                return Ok(serde_json::Value::Null);
+            }
+            serde_json::from_str(&text).map_err(|e| format!("{method} {url}: {e}"))
         });
         fetch
             .await

@@ -276,6 +276,20 @@ pub async fn ready(channel: &Channel, queue: &str) -> Result<u32> {
         .message_count())
 }
 
+/// Consumers subscribed to `queue` now, as the broker counts them (a consumer
+/// whose connection died is gone from the count once the broker noticed).
+pub async fn consumers(channel: &Channel, queue: &str) -> Result<u32> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    Ok(channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+        .with_context(|| format!("counting the consumers of {queue}"))?
+        .consumer_count())
+}
+
 /// Ready messages of `queue`, or `None` if it does not exist. Asking for a missing
 /// queue closes the channel that asked, so each look opens a fresh channel.
 pub async fn ready_if_exists(

@@ -1,0 +1,83 @@
+//! Wrong: the worker acknowledges a task as soon as it gets it, then works on it:
+//! a worker that stops in the middle of a task has lost it.
+//! Caught by: a_task_in_progress_goes_back_when_its_worker_stops
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Consumer};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What a worker reports for each task it has finished: who did it, and the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// The worker's name, as given to [`work`].
+    pub worker: String,
+    /// The task's body.
+    pub task: String,
+}
+
+// ANCHOR: fair_consumer
+/// Subscribes to `queue` as a *fair* worker: it acknowledges each task itself, and
+/// RabbitMQ sends it a new task only once it has acknowledged the previous one.
+pub async fn fair_consumer(
+    channel: &Channel,
+    queue: &str,
+    tag: &str,
+) -> Result<Consumer> {
+    // Prefetch 1: at most one unacknowledged task per consumer. Without it RabbitMQ
+    // deals the tasks out round-robin as they arrive, however busy a worker is.
+    // `global: false` (the default) makes the limit per consumer in RabbitMQ.
+    channel
+        .basic_qos(1, BasicQosOptions::default())
+        .await
+        .context("setting the prefetch count")?;
+    // Manual acks (`no_ack: false`, the default): the prefetch limit counts
+    // unacknowledged deliveries, so it means nothing with automatic acks.
+    let consumer = channel
+        .basic_consume(
+            queue.into(),
+            tag.into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .with_context(|| format!("consuming from `{queue}`"))?;
+    Ok(consumer)
+}
+// ANCHOR_END: fair_consumer
+
+// ANCHOR: work
+/// Works through the tasks `consumer` delivers, spending `pace` on each, until the
+/// consumer ends (its channel closed). After each task it acknowledges the delivery
+/// and reports the task on `done`.
+pub async fn work(
+    mut consumer: Consumer,
+    worker: &str,
+    pace: Duration,
+    done: UnboundedSender<Done>,
+) -> Result<()> {
+    while let Some(delivery) = consumer.next().await {
+        let delivery = delivery.context("receiving a task")?;
+        // Got it: tell RabbitMQ at once.
+        delivery
+            .ack(BasicAckOptions::default())
+            .await
+            .context("acking a task")?;
+        tokio::time::sleep(pace).await;
+        let task = String::from_utf8_lossy(&delivery.data).into_owned();
+        let report = Done {
+            worker: worker.to_string(),
+            task,
+        };
+        if done.send(report).is_err() {
+            // Nobody listens any more: stop working.
+            break;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: work

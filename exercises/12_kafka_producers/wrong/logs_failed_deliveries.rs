@@ -1,0 +1,75 @@
+//! Wrong: a failed delivery is printed and skipped, and `send_in_order` returns Ok
+//! with the reports of the others: the caller believes every record is stored.
+//! Caught by: a_failed_delivery_is_an_error
+
+use std::time::Duration;
+
+use anyhow::Result;
+use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+/// Where Kafka stored one produced record, as its delivery report says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// The partition the record was appended to.
+    pub partition: i32,
+    /// Its offset in that partition.
+    pub offset: i64,
+}
+
+// ANCHOR: producer_config
+/// A producer for the brokers in `bootstrap_servers` that never duplicates or
+/// reorders a record when it retries, and puts each key on the partition a Java
+/// producer would choose.
+pub fn producer_config(bootstrap_servers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap_servers)
+        // librdkafka 2.12 leaves idempotence off (the Java client turns it on).
+        // With it, the broker drops retried duplicates and keeps per-partition order
+        // even with several batches in flight.
+        .set("enable.idempotence", "true")
+        // Idempotence needs acks=all; saying so makes the intent visible (it is
+        // also librdkafka's default, and anything else is refused).
+        .set("acks", "all")
+        // librdkafka's default partitioner hashes keys with CRC32; the Java client
+        // uses murmur2. Same key, possibly different partition: pick Java's.
+        .set("partitioner", "murmur2_random");
+    config
+}
+// ANCHOR_END: producer_config
+
+// ANCHOR: send_in_order
+/// Produces each `(key, value)` record of `records` to `topic`, and returns once
+/// Kafka has stored every one of them, with the delivery report of each, in the
+/// order of `records`.
+pub async fn send_in_order(
+    producer: &FutureProducer,
+    topic: &str,
+    records: &[(String, String)],
+) -> Result<Vec<Delivered>> {
+    // Each send is queued when its future is first polled; `try_join_all` polls
+    // them in order, so records are queued in order and may all be in flight at
+    // once: the idempotent producer keeps their order per partition.
+    let sends = records.iter().map(|(key, value)| async move {
+        // The key chooses the partition: same key, same partition, kept in order.
+        let record = FutureRecord::to(topic).key(key).payload(value);
+        match producer.send(record, Duration::from_secs(30)).await {
+            Ok(delivery) => Some(delivery),
+            Err((error, _)) => {
+                eprintln!("producing `{key}` failed: {error}");
+                None
+            }
+        }
+    });
+    let reports = futures::future::join_all(sends).await;
+    Ok(reports
+        .into_iter()
+        .flatten()
+        .map(|delivery| Delivered {
+            partition: delivery.partition,
+            offset: delivery.offset,
+        })
+        .collect())
+}
+// ANCHOR_END: send_in_order
