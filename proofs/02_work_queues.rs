@@ -158,7 +158,11 @@ proof!(late_worker_gets_nothing_without_prefetch, async {
     let to_b = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
     // The mechanism: A holds all 10 (none is ready), and B is a working consumer:
     // once A's channel closes, the 10 go back and B receives them.
-    assert_eq!(ready(&scene.setup, &scene.queue).await?, 0, "A holds all 10");
+    assert_eq!(
+        ready(&scene.setup, &scene.queue).await?,
+        0,
+        "A holds all 10"
+    );
     a.close(200, "A stops".into()).await?;
     let after = count_until_quiet(&mut helper, Duration::from_secs(2)).await?;
     assert_eq!(after, 10, "B receives A's 10 once A is gone");

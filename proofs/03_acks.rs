@@ -209,8 +209,8 @@ proof!(nack_without_requeue_drops, async {
         first == "marker" || first == "job",
         "an unexpected message: {first}"
     );
-    let job_still_there = first == "job";
-    Ok(if job_still_there { 1 } else { 0 })
+    let messages_still_there: usize = if first == "job" { 1 } else { 0 };
+    Ok(messages_still_there)
 });
 
 proof!(ack_multiple_up_to_tag, async {

@@ -214,7 +214,11 @@ async fn kill_experiment() -> Result<AfterKill> {
     durable_queue(&channel, &names[1]).await?;
     publish_all(&channel, &names[1], &ten, false).await?;
     for name in &names {
-        assert_eq!(ready_if_exists(&before, name).await?, Some(10), "{name} before the kill");
+        assert_eq!(
+            ready_if_exists(&before, name).await?,
+            Some(10),
+            "{name} before the kill"
+        );
     }
     rabbit.kill(1).await?;
     rabbit.start(1).await?;

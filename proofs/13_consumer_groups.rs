@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lab::kafka::steps::{
-    WAIT, committed, first_on_resume, group_state, read_and_commit,
+    WAIT, committed, first_on_resume, group_assignment, group_state, read_and_commit,
     records_before_marker, topic_with,
 };
 use proofs::proof;
-use rdkafka::{Message, Offset, TopicPartitionList};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::producer::FutureProducer;
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 const CHAPTER: &str = "13_consumer_groups";
 
@@ -117,9 +117,9 @@ proof!(idle_consumers, async {
         "the group to be Stable with 4 members",
         Duration::from_millis(250),
         || async {
-            let state = group_state(&kafka, &group)
-                .await
-                .map_err(|e| lab::LabError::step("describing the group", format!("{e:#}")))?;
+            let state = group_state(&kafka, &group).await.map_err(|e| {
+                lab::LabError::step("describing the group", format!("{e:#}"))
+            })?;
             Ok(state == Some(("Stable".to_string(), 4)))
         },
     )
@@ -164,21 +164,25 @@ async fn kill_while_processing_record_three(mode: &str) -> Result<(Option<i64>, 
     // and has not moved for four commit intervals.
     let mut last = None;
     let mut stable_since = std::time::Instant::now();
-    lab::within(Duration::from_secs(30), "the automatic commits to settle", async {
-        loop {
-            let now = committed(&kafka, &topic, &group, 0).await?;
-            if now != last {
-                last = now;
-                stable_since = std::time::Instant::now();
+    lab::within(
+        Duration::from_secs(30),
+        "the automatic commits to settle",
+        async {
+            loop {
+                let now = committed(&kafka, &topic, &group, 0).await?;
+                if now != last {
+                    last = now;
+                    stable_since = std::time::Instant::now();
+                }
+                if last.is_some_and(|offset| offset >= 3)
+                    && stable_since.elapsed() >= Duration::from_secs(2)
+                {
+                    return anyhow::Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            if last.is_some_and(|offset| offset >= 3)
-                && stable_since.elapsed() >= Duration::from_secs(2)
-            {
-                return anyhow::Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
+        },
+    )
     .await??;
     consumer.kill().await?; // SIGKILL
     let next = first_on_resume(&kafka, &topic, &group).await?;
@@ -190,7 +194,10 @@ proof!(auto_store_kill_redelivers, async {
     // The mechanism: the offset of record-3 was stored (and committed) when the
     // record was handed over, so the group committed 4 and resumes after it.
     assert_eq!(committed, Some(4), "the group committed past record-3");
-    assert_eq!(resumed, "record-4", "the group resumes at the committed offset");
+    assert_eq!(
+        resumed, "record-4",
+        "the group resumes at the committed offset"
+    );
     Ok(resumed == "record-3")
 });
 
@@ -215,12 +222,18 @@ proof!(who_adds_the_one, async {
     let topic = topic_with(&kafka, "events", 10).await?;
     let marks = [
         ("`store_offset(topic, 0, 4)`", Mark::StoreOffset),
-        ("`store_offset_from_message(&message)`", Mark::StoreOffsetFromMessage),
+        (
+            "`store_offset_from_message(&message)`",
+            Mark::StoreOffsetFromMessage,
+        ),
         (
             "`store_offsets(&list)`, the list holding partition 0 at `Offset::Offset(4)`",
             Mark::StoreOffsets,
         ),
-        ("`commit_message(&message, CommitMode::Sync)`", Mark::CommitMessage),
+        (
+            "`commit_message(&message, CommitMode::Sync)`",
+            Mark::CommitMessage,
+        ),
     ];
     let mut leave_five = Vec::new();
     for (option, mark) in marks {
@@ -236,14 +249,17 @@ proof!(who_adds_the_one, async {
         partitions.add_partition(&topic, 0);
         consumer.assign(&partitions)?;
         let message = loop {
-            let message = lab::within(WAIT, "the record at offset 4", consumer.recv()).await??;
+            let message =
+                lab::within(WAIT, "the record at offset 4", consumer.recv()).await??;
             if message.offset() == 4 {
                 break message;
             }
         };
         match mark {
             Mark::StoreOffset => consumer.store_offset(&topic, 0, 4)?,
-            Mark::StoreOffsetFromMessage => consumer.store_offset_from_message(&message)?,
+            Mark::StoreOffsetFromMessage => {
+                consumer.store_offset_from_message(&message)?
+            }
             Mark::StoreOffsets => {
                 let mut list = TopicPartitionList::new();
                 list.add_partition_offset(&topic, 0, Offset::Offset(4))?;

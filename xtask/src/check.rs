@@ -367,7 +367,13 @@ fn test_functions(source: &str) -> Vec<String> {
     let mut names: Vec<String> = source
         .lines()
         .filter_map(|line| line.trim().strip_prefix("proof!("))
-        .map(|rest| rest.split(',').next().unwrap_or_default().trim().to_string())
+        .map(|rest| {
+            rest.split(',')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
         .collect();
     names.extend(workbook::libtest::test_names(source));
     names
@@ -411,7 +417,8 @@ pub fn includes(book_src: &Path) -> Vec<String> {
 /// quizzes, and every link to a `chNN-*.md` page, names a chapter the book has (a
 /// page `chNN-*.md` listed in SUMMARY.md): no promise of a chapter that is not there.
 pub fn chapter_references(root: &Path) -> Vec<String> {
-    let summary = std::fs::read_to_string(root.join("book/src/SUMMARY.md")).unwrap_or_default();
+    let summary =
+        std::fs::read_to_string(root.join("book/src/SUMMARY.md")).unwrap_or_default();
     let has = |n: u32| summary.contains(&format!("](ch{n:02}-"));
     let mut problems = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
@@ -427,13 +434,20 @@ pub fn chapter_references(root: &Path) -> Vec<String> {
         let shown = relative(root, &file);
         for n in chapter_numbers(&text) {
             if !has(n) {
-                problems.push(format!("{shown} refers to chapter {n}, which the book does not have"));
+                problems.push(format!(
+                    "{shown} refers to chapter {n}, which the book does not have"
+                ));
             }
         }
         for link in text.split("](").skip(1) {
             let target = link.split([')', '#']).next().unwrap_or_default();
-            if target.starts_with("ch") && target.ends_with(".md") && !summary.contains(&format!("]({target})")) {
-                problems.push(format!("{shown} links to {target}, which SUMMARY.md does not list"));
+            if target.starts_with("ch")
+                && target.ends_with(".md")
+                && !summary.contains(&format!("]({target})"))
+            {
+                problems.push(format!(
+                    "{shown} links to {target}, which SUMMARY.md does not list"
+                ));
             }
         }
     }
@@ -454,7 +468,7 @@ fn chapter_numbers(text: &str) -> Vec<u32> {
             let digits: String = word.chars().take_while(char::is_ascii_digit).collect();
             if let Ok(n) = digits.parse::<u32>() {
                 if let Some(from) = range_from.take() {
-                    numbers.extend(from..=n);
+                    numbers.extend(from + 1..=n);
                 } else {
                     numbers.push(n);
                 }
@@ -528,11 +542,16 @@ fn relative(root: &Path, path: &Path) -> String {
 /// Checks that build and run crates: solutions pass, untouched exercises compile and
 /// fail, proofs pass. What `cargo xtask test` has already shown passing on exactly
 /// these files (see [`crate::results`]) is not run again.
-pub fn run_checks(root: &Path) -> Report {
+/// The dynamic checks: of every exercise, or of those named in `only`.
+pub fn run_checks(root: &Path, only: &[String]) -> Report {
     let mut report = Report::default();
-    let Ok(info) = Info::load(root) else {
+    let Ok(mut info) = Info::load(root) else {
         return report;
     };
+    if !only.is_empty() {
+        info.exercises
+            .retain(|exercise| only.contains(&exercise.name));
+    }
     let proven = crate::results::passed_on_these_files(root);
     let mut passes = |check: &'static str, subject: &str, package: &str| {
         report.0.push(if proven {
@@ -551,7 +570,9 @@ pub fn run_checks(root: &Path) -> Report {
             &exercise.solution_package(),
         );
     }
-    passes("proofs pass", "proofs", "proofs");
+    if only.is_empty() {
+        passes("proofs pass", "proofs", "proofs");
+    }
     for exercise in &info.exercises {
         report.0.push(untouched_exercise(root, exercise));
     }
@@ -580,7 +601,13 @@ pub fn untouched_exercise(root: &Path, exercise: &Exercise) -> Row {
         .output();
     let output = match output {
         Ok(output) => output,
-        Err(e) => return Row::bad("exercise fails", &exercise.name, format!("cannot run cargo: {e}")),
+        Err(e) => {
+            return Row::bad(
+                "exercise fails",
+                &exercise.name,
+                format!("cannot run cargo: {e}"),
+            );
+        }
     };
     if output.status.success() {
         return Row::bad(
@@ -594,7 +621,8 @@ pub fn untouched_exercise(root: &Path, exercise: &Exercise) -> Row {
     }
     let failures = workbook::libtest::failures(&String::from_utf8_lossy(&output.stdout));
     let dir = exercise.exercise_dir(root).join("snapshots");
-    match crate::snapshots::compare(&dir, "untouched", &crate::snapshots::text(&failures)) {
+    match crate::snapshots::compare(&dir, "untouched", &crate::snapshots::text(&failures))
+    {
         Ok(()) => Row::ok("exercise fails", &exercise.name),
         Err(problem) => Row::bad("exercise fails", &exercise.name, problem),
     }
@@ -752,12 +780,19 @@ context = "Because."
             "See chapter 1, and chapters 7 and 9 (chapter 1 is here).\n",
         )
         .expect("temp file");
-        std::fs::write(root.join("book/src/SUMMARY.md"), "- [Demo](ch01-demo.md)\n").expect("temp file");
+        std::fs::write(root.join("book/src/SUMMARY.md"), "- [Demo](ch01-demo.md)\n")
+            .expect("temp file");
         let problems = chapter_references(&root).join("\n");
-        assert!(problems.contains("book/src/ch01.md refers to chapter 7"), "{problems}");
+        assert!(
+            problems.contains("book/src/ch01.md refers to chapter 7"),
+            "{problems}"
+        );
         assert!(problems.contains("refers to chapter 9"), "{problems}");
         assert!(!problems.contains("chapter 1,"), "{problems}");
-        assert_eq!(chapter_numbers("chapters 2 to 4, and chapter 12."), [2, 3, 4, 12]);
+        assert_eq!(
+            chapter_numbers("chapters 2 to 4, and chapter 12."),
+            [2, 3, 4, 12]
+        );
         assert_eq!(chapter_numbers("Chapters 6, 7 and 8"), [6, 7, 8]);
     }
 

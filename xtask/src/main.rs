@@ -44,6 +44,10 @@ enum Task {
         /// Only the checks that read files (no builds, no brokers, no book).
         #[arg(long)]
         static_only: bool,
+        /// Run the dynamic checks (solution, untouched exercise, wrong solutions) of
+        /// these exercises only, e.g. `--exercise 06_exchanges`; repeatable.
+        #[arg(long = "exercise", value_name = "NAME")]
+        exercises: Vec<String>,
     },
     /// Build the book into book/book (installs the pinned mdBook tools if missing).
     Book,
@@ -70,7 +74,10 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.task {
         Task::Test { cargo_args } => test(&cargo_args).await,
-        Task::Check { static_only } => run_check(static_only),
+        Task::Check {
+            static_only,
+            exercises,
+        } => run_check(static_only, &exercises),
         Task::Book => {
             let built = book::build(&root())?;
             println!("Book built: {}", built.join("index.html").display());
@@ -105,11 +112,15 @@ fn root() -> PathBuf {
         })
 }
 
-fn run_check(static_only: bool) -> Result<ExitCode> {
+fn run_check(static_only: bool, only: &[String]) -> Result<ExitCode> {
     let root = root();
+    let workbook = workbook::Workbook::find(&root)?;
+    for name in only {
+        workbook.exercise(name)?;
+    }
     let mut report = check::static_checks(&root);
     if !static_only {
-        report.0.extend(check::run_checks(&root).0);
+        report.0.extend(check::run_checks(&root, only).0);
         report.0.push(match book::build(&root) {
             Ok(_) => check::Row {
                 check: "book builds",

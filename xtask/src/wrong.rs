@@ -93,8 +93,8 @@ pub fn header(text: &str, wrong: bool) -> Result<Kind, String> {
         }
         Ok(Kind::Wrong { bug, caught_by })
     } else {
-        let design =
-            field("Variant:").ok_or("its first lines need `//! Variant: <the design>`")?;
+        let design = field("Variant:")
+            .ok_or("its first lines need `//! Variant: <the design>`")?;
         Ok(Kind::Variant { design })
     }
 }
@@ -121,12 +121,16 @@ pub fn find(root: &Path, info: &Info) -> (Vec<Candidate>, Vec<Row>) {
                 let name = format!("{}/{stem}", exercise.name);
                 let text = std::fs::read_to_string(&file).unwrap_or_default();
                 match header(&text, is_wrong) {
-                    Err(problem) => problems.push(format!("{}: {problem}", file.display())),
+                    Err(problem) => {
+                        problems.push(format!("{}: {problem}", file.display()))
+                    }
                     Ok(kind) => {
                         if let Kind::Wrong { caught_by, .. } = &kind {
                             wrong += 1;
                             for check in caught_by.iter().filter(|c| !known.contains(c)) {
-                                problems.push(format!("{name}: no check is called `{check}`"));
+                                problems.push(format!(
+                                    "{name}: no check is called `{check}`"
+                                ));
                             }
                         }
                         candidates.push(Candidate {
@@ -210,8 +214,7 @@ fn run_round(root: &Path, round: Vec<Candidate>) -> Vec<Ran> {
     let started: Vec<_> = built
         .into_iter()
         .map(|(candidate, executable, dir)| {
-            let handle = std::thread::spawn(move || execute(candidate, &executable, &dir));
-            handle
+            std::thread::spawn(move || execute(candidate, &executable, &dir))
         })
         .collect();
     for handle in started {
@@ -244,9 +247,11 @@ impl Swap {
         let lib = candidate.exercise.solution_dir(root).join("src/lib.rs");
         let saved = saved_copy(root, &candidate.exercise);
         let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
-        std::fs::create_dir_all(saved.parent().unwrap_or(root)).map_err(|e| io("swap folder", e))?;
+        std::fs::create_dir_all(saved.parent().unwrap_or(root))
+            .map_err(|e| io("swap folder", e))?;
         std::fs::copy(&lib, &saved).map_err(|e| io("saving the solution", e))?;
-        std::fs::copy(&candidate.file, &lib).map_err(|e| io("putting the candidate in place", e))?;
+        std::fs::copy(&candidate.file, &lib)
+            .map_err(|e| io("putting the candidate in place", e))?;
         Ok(Swap { lib, saved })
     }
 }
@@ -286,13 +291,22 @@ fn restore_interrupted(root: &Path) {
 
 /// Builds the checks of every candidate's solution package in one cargo
 /// invocation; returns each check binary, or why a candidate did not build.
-fn build(root: &Path, candidates: Vec<Candidate>) -> (Vec<(Candidate, PathBuf, PathBuf)>, Vec<Ran>) {
+fn build(
+    root: &Path,
+    candidates: Vec<Candidate>,
+) -> (Vec<(Candidate, PathBuf, PathBuf)>, Vec<Ran>) {
     if candidates.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut command =
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
-        .args(["test", "--no-run", "--message-format", "json-render-diagnostics"])
+        .args([
+            "test",
+            "--no-run",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
         .args(["--test", "check"])
         .current_dir(root);
     for candidate in &candidates {
@@ -301,7 +315,9 @@ fn build(root: &Path, candidates: Vec<Candidate>) -> (Vec<(Candidate, PathBuf, P
     let output = match command.stderr(Stdio::piped()).output() {
         Ok(output) => output,
         Err(e) => {
-            let failed = candidates.into_iter().map(|c| troubled(c, format!("cannot run cargo: {e}")));
+            let failed = candidates
+                .into_iter()
+                .map(|c| troubled(c, format!("cannot run cargo: {e}")));
             return (Vec::new(), failed.collect());
         }
     };
@@ -333,11 +349,16 @@ fn build(root: &Path, candidates: Vec<Candidate>) -> (Vec<(Candidate, PathBuf, P
     let mut failed = Vec::new();
     for candidate in candidates {
         let dir = candidate.exercise.solution_dir(root);
-        match executables.iter().find(|(manifest_dir, _)| same_dir(manifest_dir, &dir)) {
+        match executables
+            .iter()
+            .find(|(manifest_dir, _)| same_dir(manifest_dir, &dir))
+        {
             Some((manifest_dir, executable)) => {
                 built.push((candidate, executable.clone(), manifest_dir.clone()))
             }
-            None => failed.push(troubled(candidate, "cargo named no check binary".into())),
+            None => {
+                failed.push(troubled(candidate, "cargo named no check binary".into()))
+            }
         }
     }
     (built, failed)
@@ -361,7 +382,9 @@ fn check_binaries(json: &str) -> Vec<(PathBuf, PathBuf)> {
         })
         .filter_map(|m| {
             let executable = PathBuf::from(m["executable"].as_str()?);
-            let dir = Path::new(m["manifest_path"].as_str()?).parent()?.to_path_buf();
+            let dir = Path::new(m["manifest_path"].as_str()?)
+                .parent()?
+                .to_path_buf();
             Some((dir, executable))
         })
         .collect()
@@ -378,7 +401,10 @@ fn execute(candidate: Candidate, executable: &Path, dir: &Path) -> Ran {
         Ok(Some(output)) => output,
         Ok(None) => {
             let after = RUN_TIMEOUT.as_secs();
-            return troubled(candidate, format!("its checks did not finish within {after} s"));
+            return troubled(
+                candidate,
+                format!("its checks did not finish within {after} s"),
+            );
         }
         Err(trouble) => return troubled(candidate, trouble),
     };
@@ -393,7 +419,10 @@ fn execute(candidate: Candidate, executable: &Path, dir: &Path) -> Ran {
 
 /// Runs `command` with its output captured; `None` if it ran past `timeout` (it is
 /// then killed).
-fn run_bounded(command: &mut Command, timeout: Duration) -> Result<Option<std::process::Output>, String> {
+fn run_bounded(
+    command: &mut Command,
+    timeout: Duration,
+) -> Result<Option<std::process::Output>, String> {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -403,7 +432,12 @@ fn run_bounded(command: &mut Command, timeout: Duration) -> Result<Option<std::p
     let started = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().map(Some).map_err(|e| e.to_string()),
+            Ok(Some(_)) => {
+                return child
+                    .wait_with_output()
+                    .map(Some)
+                    .map_err(|e| e.to_string());
+            }
             Ok(None) if started.elapsed() > timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -420,14 +454,17 @@ fn run_bounded(command: &mut Command, timeout: Duration) -> Result<Option<std::p
 pub fn row(root: &Path, ran: &Ran) -> Row {
     let name = ran.candidate.name.clone();
     match (&ran.candidate.kind, &ran.trouble) {
-        (_, Some(trouble)) => Row::bad(check_name(&ran.candidate.kind), name, trouble.clone()),
+        (_, Some(trouble)) => {
+            Row::bad(check_name(&ran.candidate.kind), name, trouble.clone())
+        }
         (Kind::Wrong { caught_by, .. }, None) if ran.passed => Row::bad(
             "wrong solution fails",
             name,
             format!("it passes {}: they do not catch it", caught_by.join(", ")),
         ),
         (Kind::Wrong { .. }, None) => {
-            let caught: Vec<&str> = ran.failures.iter().map(|f| f.check.as_str()).collect();
+            let caught: Vec<&str> =
+                ran.failures.iter().map(|f| f.check.as_str()).collect();
             let subject = format!("{name} (caught by {})", caught.join(", "));
             let stem = name.rsplit('/').next().unwrap_or(&name);
             let dir = ran.candidate.exercise.exercise_dir(root).join("snapshots");
@@ -439,10 +476,9 @@ pub fn row(root: &Path, ran: &Ran) -> Row {
         }
         (Kind::Variant { .. }, None) if ran.passed => Row::ok("variant passes", name),
         (Kind::Variant { .. }, None) => {
-            let failure = ran
-                .failures
-                .first()
-                .map_or("a check failed".into(), |f| format!("{}: {}", f.check, f.message));
+            let failure = ran.failures.first().map_or("a check failed".into(), |f| {
+                format!("{}: {}", f.check, f.message)
+            });
             Row::bad("variant passes", name, lab::error::one_line(&failure))
         }
     }

@@ -238,7 +238,10 @@ fn bad_inputs_are_one_line_errors() {
     );
     let again = scratch.run(&["list"], &[]);
     assert!(again.status.success(), "the second run works");
-    insta::assert_snapshot!("list_of_a_fresh_workbook", String::from_utf8_lossy(&again.stdout));
+    insta::assert_snapshot!(
+        "list_of_a_fresh_workbook",
+        String::from_utf8_lossy(&again.stdout)
+    );
 
     let unknown = scratch.run(&["check", "99_nope"], &[]);
     assert!(!unknown.status.success());

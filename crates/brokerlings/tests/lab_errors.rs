@@ -69,7 +69,9 @@ fn unreachable_rabbitmq_fails_fast_on_one_line() {
     let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port());
     let (output, took) =
         brokerlings(&["lab", "up", "rabbit"], &[("BROKERLINGS_AMQP_URL", &url)]);
-    assert_one_line_error("unreachable_rabbitmq", &output,
+    assert_one_line_error(
+        "unreachable_rabbitmq",
+        &output,
         "no RabbitMQ reachable at amqp://guest:***@127.0.0.1",
     );
     assert!(took < Duration::from_secs(30), "took {took:?}");
@@ -83,7 +85,11 @@ fn unreachable_kafka_fails_fast_on_one_line() {
         &["lab", "up", "kafka"],
         &[("BROKERLINGS_KAFKA_BOOTSTRAP", &bootstrap)],
     );
-    assert_one_line_error("unreachable_kafka", &output, "no Kafka reachable at 127.0.0.1");
+    assert_one_line_error(
+        "unreachable_kafka",
+        &output,
+        "no Kafka reachable at 127.0.0.1",
+    );
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
@@ -94,7 +100,9 @@ fn no_backend_names_the_ways_to_get_brokers() {
         &["lab", "status"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
-    assert_one_line_error("no_backend", &output,
+    assert_one_line_error(
+        "no_backend",
+        &output,
         "no brokers available: start Docker, or run `cargo run -p brokerlings -- lab install`",
     );
 }
@@ -107,7 +115,11 @@ fn containers_lab_without_docker_says_docker_does_not_answer() {
         ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
     ];
     let (output, _) = brokerlings(&["lab", "up"], &env);
-    assert_one_line_error("containers_without_docker", &output, "the containers lab is not usable here: Docker");
+    assert_one_line_error(
+        "containers_without_docker",
+        &output,
+        "the containers lab is not usable here: Docker",
+    );
 }
 
 /// A misspelt backend is rejected with the accepted values.
@@ -115,7 +127,11 @@ fn containers_lab_without_docker_says_docker_does_not_answer() {
 fn unknown_backend_setting_lists_the_choices() {
     let (output, _) =
         brokerlings(&["lab", "status"], &[("BROKERLINGS_LAB", "kubernetes")]);
-    assert_one_line_error("unknown_backend", &output, "one of containers, native, external");
+    assert_one_line_error(
+        "unknown_backend",
+        &output,
+        "one of containers, native, external",
+    );
 }
 
 /// A native node whose port another program holds is refused before it starts.
@@ -142,5 +158,9 @@ fn native_node_on_a_taken_port_is_refused() {
         .output()
         .expect("the brokerlings binary runs");
     let _ = std::fs::remove_dir_all(&home);
-    assert_one_line_error("port_taken", &output, &format!("port {port} is already in use"));
+    assert_one_line_error(
+        "port_taken",
+        &output,
+        &format!("port {port} is already in use"),
+    );
 }

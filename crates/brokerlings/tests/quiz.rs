@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 /// answers the quiz saves never touch the checkout's own `answers/`.
 fn scratch() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = std::env::temp_dir().join(format!("brokerlings-quiz-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("brokerlings-quiz-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("book/quizzes")).expect("temp dir");
     std::fs::copy(root.join("info.toml"), dir.join("info.toml")).expect("info.toml");
@@ -41,8 +42,12 @@ fn the_quiz_explains_every_answer() {
         .write_all(answers.as_bytes())
         .expect("answers written");
     let output = quiz.wait_with_output().expect("the quiz ends");
-    let stdout = String::from_utf8_lossy(&output.stdout).replace(&dir.display().to_string(), "[workbook]");
-    assert!(dir.join("answers/01_first_contact.toml").exists(), "answers saved");
+    let stdout = String::from_utf8_lossy(&output.stdout)
+        .replace(&dir.display().to_string(), "[workbook]");
+    assert!(
+        dir.join("answers/01_first_contact.toml").exists(),
+        "answers saved"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     insta::assert_snapshot!(stdout);
 }

@@ -67,7 +67,8 @@ pub fn test_names(source: &str) -> Vec<String> {
     for line in source.lines().map(str::trim) {
         if line.starts_with("#[tokio::test") || line == "#[test]" {
             attribute = true;
-        } else if attribute && (line.starts_with("async fn ") || line.starts_with("fn ")) {
+        } else if attribute && (line.starts_with("async fn ") || line.starts_with("fn "))
+        {
             let name = line.trim_start_matches("async ").trim_start_matches("fn ");
             names.push(name.split('(').next().unwrap_or_default().to_string());
             attribute = false;

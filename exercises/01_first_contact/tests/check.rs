@@ -10,8 +10,8 @@ use first_contact::{
     receive_tasks, send_events, send_tasks,
 };
 use lab::rabbitmq::steps::{arguments, numbered, queue_with, ready, text, until_ready};
-use lapin::types::AMQPValue;
 use lapin::options::{BasicGetOptions, QueueDeclareOptions};
+use lapin::types::AMQPValue;
 use lapin::types::FieldTable;
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::producer::FutureProducer;
@@ -20,9 +20,11 @@ use rdkafka::producer::FutureProducer;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where chapter 1 explains RabbitMQ's side of a round trip.
-const RABBIT_SECTION: &str = "see ch01 'RabbitMQ: connections, channels, queues, the default exchange'";
+const RABBIT_SECTION: &str =
+    "see ch01 'RabbitMQ: connections, channels, queues, the default exchange'";
 /// Where chapter 1 explains Kafka's side.
-const KAFKA_SECTION: &str = "see ch01 'Kafka: topics, partitions, offsets, delivery reports'";
+const KAFKA_SECTION: &str =
+    "see ch01 'Kafka: topics, partitions, offsets, delivery reports'";
 
 /// Every task sent arrives exactly once, in order, with the body it was sent with.
 #[tokio::test]

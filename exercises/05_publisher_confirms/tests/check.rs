@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks,Scene, arguments, durable_queue, message_ids, ready, text};
+    Acks, Scene, arguments, durable_queue, message_ids, ready, text,
+};
 use lapin::options::{BasicAckOptions, BasicGetOptions};
 use lapin::types::AMQPValue;
 use publisher_confirms::{Outgoing, publish_confirmed, send_all};

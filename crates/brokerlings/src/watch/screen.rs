@@ -201,7 +201,9 @@ mod tests {
             frame: 3,
         };
         let mut with_hint = screen(checking);
-        with_hint.note = Some("Hint 1 of 5: Start with RabbitMQ.\n(ask again for the next hint)".into());
+        with_hint.note = Some(
+            "Hint 1 of 5: Start with RabbitMQ.\n(ask again for the next hint)".into(),
+        );
         insta::assert_snapshot!("checking_with_a_hint", render(&with_hint));
     }
 

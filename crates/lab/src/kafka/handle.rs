@@ -48,11 +48,25 @@ impl Kafka {
         partitions: i32,
         replicas: i32,
     ) -> Result<()> {
+        self.create_topic_with(name, partitions, replicas, &[])
+            .await
+    }
+
+    /// Like [`create_topic`](Self::create_topic), with topic-level settings such as
+    /// `("max.message.bytes", "200")`.
+    pub async fn create_topic_with(
+        &self,
+        name: &str,
+        partitions: i32,
+        replicas: i32,
+        settings: &[(&str, &str)],
+    ) -> Result<()> {
         let admin: AdminClient<DefaultClientContext> = self
             .client_config()
             .create()
             .map_err(|e| kafka_error("creating an admin client", e))?;
-        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replicas));
+        let mut topic =
+            NewTopic::new(name, partitions, TopicReplication::Fixed(replicas));
         for (key, value) in settings {
             topic = topic.set(key, value);
         }

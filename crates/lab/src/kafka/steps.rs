@@ -292,23 +292,28 @@ pub async fn group_state(kafka: &Kafka, group: &str) -> Result<Option<(String, u
 /// How many partitions each member of `group` is assigned, as the group
 /// coordinator reports the assignment the group leader made (classic protocol),
 /// with the group's state; `None` if the coordinator does not know the group.
-pub async fn group_assignment(kafka: &Kafka, group: &str) -> Result<Option<(String, Vec<usize>)>> {
+pub async fn group_assignment(
+    kafka: &Kafka,
+    group: &str,
+) -> Result<Option<(String, Vec<usize>)>> {
     let admin: BaseConsumer = kafka.client_config().create()?;
     let name = group.to_string();
     let groups = tokio::task::spawn_blocking(move || {
-        admin.fetch_group_list(Some(&name), Duration::from_secs(10)).map(|list| {
-            list.groups()
-                .iter()
-                .map(|g| {
-                    let partitions = g
-                        .members()
-                        .iter()
-                        .map(|m| m.assignment().map_or(0, assigned_partitions))
-                        .collect::<Vec<usize>>();
-                    (g.state().to_string(), partitions)
-                })
-                .collect::<Vec<_>>()
-        })
+        admin
+            .fetch_group_list(Some(&name), Duration::from_secs(10))
+            .map(|list| {
+                list.groups()
+                    .iter()
+                    .map(|g| {
+                        let partitions = g
+                            .members()
+                            .iter()
+                            .map(|m| m.assignment().map_or(0, assigned_partitions))
+                            .collect::<Vec<usize>>();
+                        (g.state().to_string(), partitions)
+                    })
+                    .collect::<Vec<_>>()
+            })
     })
     .await?
     .with_context(|| format!("describing group {group}"))?;
@@ -319,7 +324,11 @@ pub async fn group_assignment(kafka: &Kafka, group: &str) -> Result<Option<(Stri
 /// `ConsumerProtocolAssignment`: version int16, then an array (int32 count) of
 /// topics, each a string (int16 length) and an array of int32 partitions).
 fn assigned_partitions(bytes: &[u8]) -> usize {
-    let read_i16 = |at: usize| bytes.get(at..at + 2).map(|b| i16::from_be_bytes([b[0], b[1]]));
+    let read_i16 = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+    };
     let read_i32 = |at: usize| {
         bytes
             .get(at..at + 4)

@@ -12,10 +12,8 @@ pub(crate) const COOKIE: &str = "brokerlings-lab-cookie";
 /// and the consistent-hash exchange (`x-consistent-hash`, chapter 9). All ship
 /// with RabbitMQ 4.0.5; streams over AMQP 0.9.1 need no plugin (the stream
 /// *protocol*, port 5552, would need `rabbitmq_stream`).
-pub(crate) const PLUGINS: [&str; 2] = [
-    "rabbitmq_management",
-    "rabbitmq_consistent_hash_exchange",
-];
+pub(crate) const PLUGINS: [&str; 2] =
+    ["rabbitmq_management", "rabbitmq_consistent_hash_exchange"];
 
 /// Where the enabled-plugins file goes in a container (the official image's).
 pub(crate) const CONTAINER_PLUGINS: &str = "/etc/rabbitmq/enabled_plugins";

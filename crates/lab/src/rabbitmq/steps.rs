@@ -363,12 +363,20 @@ pub async fn count_until_quiet(
     consumer: &mut Consumer,
     quiet: Duration,
 ) -> Result<usize> {
-    let mut count = 0;
+    Ok(bodies_until_quiet(consumer, quiet).await?.len())
+}
+
+/// The bodies of the deliveries on `consumer`, in arrival order, until none has
+/// come for `quiet`. Nothing is acknowledged.
+pub async fn bodies_until_quiet(
+    consumer: &mut Consumer,
+    quiet: Duration,
+) -> Result<Vec<String>> {
+    let mut bodies = Vec::new();
     while let Ok(Some(delivery)) = tokio::time::timeout(quiet, consumer.next()).await {
-        delivery?;
-        count += 1;
+        bodies.push(body(&delivery?));
     }
-    Ok(count)
+    Ok(bodies)
 }
 
 /// Takes every message from `queue` with `basic.get` (auto-ack) and returns the

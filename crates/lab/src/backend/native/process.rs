@@ -30,11 +30,39 @@ fn pid_path(run: &Path) -> PathBuf {
 pub(crate) fn alive(run: &Path) -> Option<i32> {
     let pid: i32 = super::read_trimmed(&pid_path(run))?.parse().ok()?;
     // A pid file can outlive its process (a reboot, a kill); a zombie counts as dead.
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let state = stat
-        .rsplit_once(") ")
-        .map(|(_, rest)| rest.chars().next())?;
-    (state != Some('Z')).then_some(pid)
+    let (state, _) = stat(&format!("/proc/{pid}/stat"))?;
+    (state != "Z").then_some(pid)
+}
+
+/// The state letter (`R`, `S`, `Z`...) and process group in a `/proc/.../stat` file.
+fn stat(path: &str) -> Option<(String, i32)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let mut fields = stat.rsplit_once(") ")?.1.split(' ');
+    let state = fields.next()?.to_string();
+    let group = fields.nth(1)?.parse().ok()?;
+    Some((state, group))
+}
+
+/// Whether any thread of any process of group `group` still lives. The pid in the
+/// pid file is a start script's shell; the broker is its child in the same group.
+/// After a kill the broker's main thread turns zombie at once while its other
+/// threads still exit and still hold its sockets: until they are gone, the node's
+/// ports are taken (a start right after a kill found them so).
+fn group_alive(group: i32) -> bool {
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    processes
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| stat(&format!("/proc/{pid}/stat")).is_some_and(|(_, g)| g == group))
+        .any(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|threads| {
+                threads.filter_map(Result::ok).any(|thread| {
+                    let path = thread.path().join("stat");
+                    stat(&path.to_string_lossy()).is_some_and(|(state, _)| state != "Z")
+                })
+            })
+        })
 }
 
 /// Fails with a clear message if something else listens on `port`.
@@ -129,8 +157,19 @@ pub(crate) async fn stop(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The group may hold helpers (Erlang's port programs) a moment longer.
+    // The rest of the group (the broker under its start script, Erlang's port
+    // programs) goes too, and is waited for: only then are the node's ports free.
     let _ = killpg(group, Signal::SIGKILL);
+    let exiting = Instant::now();
+    while group_alive(pid) {
+        if exiting.elapsed() > Duration::from_secs(15) {
+            return Err(LabError::Timeout {
+                what: format!("the processes of {node} (group {pid}) to exit"),
+                after: Duration::from_secs(15),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Ok(())
 }
 
