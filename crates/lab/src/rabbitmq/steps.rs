@@ -1,6 +1,7 @@
 //! RabbitMQ test steps, shared by the exercise checks, the proofs and the lab's own
-//! tests: declare, publish with confirms, count, consume, drain. Each is one broker
-//! operation with a bounded wait, and says in its error what it was doing.
+//! tests: declare queues and exchanges, bind, publish with confirms, count, consume,
+//! drain. Each is one broker operation with a bounded wait, and says in its error
+//! what it was doing.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
