@@ -54,7 +54,8 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-/// `[a, b]`, `["x"]`, `[3]` and `[]` become `[…]` (how many were listed varies);
+/// `[a, b]`, `["x"]`, `[3]`, `[Some(4)]` and `[]` become `[…]` (how many were
+/// listed varies);
 /// other brackets stay.
 fn lists_collapsed(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -65,7 +66,7 @@ fn lists_collapsed(text: &str) -> String {
         match after.find(']') {
             Some(close)
                 if !after[1..close].contains('[')
-                    && (after[..close].contains([',', '"'])
+                    && (after[..close].contains([',', '"', '('])
                         || after[1..close].chars().all(|c| c.is_ascii_digit())) =>
             {
                 out.push_str("[…]");

@@ -29,26 +29,37 @@ pub fn failures(stdout: &str) -> Vec<Failure> {
     all
 }
 
-/// The failure whose block starts at `block` (just after `---- `).
+/// The failure whose block starts at `block` (just after `---- `). Its message is
+/// what the check said, after whatever the code under test printed: the message of
+/// the first panic (an `assert!` of the check, or a `todo!()` of the learner's code
+/// in any task), or else the error the check returned (`Error: ...`), up to a blank
+/// line.
 fn failure_at(block: &str) -> Option<Failure> {
     let check = block.split(" stdout ----").next()?.trim().to_string();
     let body = block
         .split_once("----\n")
         .map(|(_, rest)| rest)
         .unwrap_or_default();
+    let lines: Vec<&str> = body
+        .lines()
+        .take_while(|line| !line.starts_with("---- ") && !line.starts_with("failures:"))
+        .collect();
+    let panic =
+        |line: &&str| line.starts_with("thread '") && line.contains("panicked at");
+    let start = lines
+        .iter()
+        .position(panic)
+        .map(|at| at + 1)
+        .or_else(|| lines.iter().position(|line| line.starts_with("Error: ")))
+        .unwrap_or(0);
     let mut message = Vec::new();
-    for line in body.lines() {
-        if line.starts_with("---- ")
-            || line.starts_with("note: ")
-            || line.starts_with("failures:")
+    for line in &lines[start..] {
+        let ends = line.starts_with("note: ")
             || line.starts_with("stack backtrace:")
-        {
-            break;
-        }
-        if line.starts_with("thread '") && line.contains("panicked at") {
-            continue;
-        }
-        if line.trim().is_empty() && !message.is_empty() {
+            || panic(line)
+            || (!message.is_empty()
+                && (line.trim().is_empty() || line.starts_with("Error: ")));
+        if ends {
             break;
         }
         if !line.trim().is_empty() {
@@ -115,6 +126,26 @@ mod tests {
                 .message
                 .contains("did your consumer stop after the last message?"),
             "{failure:?}"
+        );
+    }
+
+    /// What the code under test printed comes before the check's own words, and a
+    /// later error does not join a panic's message.
+    #[test]
+    fn the_message_is_what_the_check_said() {
+        let printed = "---- dedup stdout ----\nRecorded: job-3\n\nRecorded: job-4\n\n\
+            Error: job-3 was recorded twice\n\n";
+        assert_eq!(
+            first_failure(printed).unwrap().message,
+            "Error: job-3 was recorded twice"
+        );
+        let panicked = "---- worker stdout ----\nstarting\n\
+            thread 'tokio-runtime-worker' panicked at src/lib.rs:9:5:\n\
+            not yet implemented: subscribe\n\
+            Error: jobs never recorded\n\n";
+        assert_eq!(
+            first_failure(panicked).unwrap().message,
+            "not yet implemented: subscribe"
         );
     }
 

@@ -76,6 +76,14 @@ pub(crate) fn port_free(port: u16, node: &str) -> Result<()> {
     }
 }
 
+/// The node's wrapper: closes descriptors 3 to 9 (a node outlives the process that
+/// started it, and must not hold what that process left open without close-on-exec,
+/// such as the lock of `flock cargo test`: the lock would stay held for as long as
+/// the broker runs), writes its pid to `$0` and becomes the program. (`sh` here is
+/// dash, whose redirections name single-digit descriptors only.)
+const INHERIT_NOTHING: &str =
+    "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; echo $$ > \"$0\"; exec \"$@\"";
+
 /// Starts `program args` detached, with exactly the environment `env`, logging to
 /// `<run>/node.log`, and waits until it has written its pid.
 pub(crate) async fn spawn_detached(
@@ -96,7 +104,7 @@ pub(crate) async fn spawn_detached(
         .map_err(LabError::io("duplicating a log handle"))?;
     let mut command = Command::new("setsid");
     command
-        .args(["-f", "sh", "-c", "echo $$ > \"$0\"; exec \"$@\""])
+        .args(["-f", "sh", "-c", INHERIT_NOTHING])
         .arg(&pid_file)
         .arg(program)
         .args(args)
