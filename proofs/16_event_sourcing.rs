@@ -118,58 +118,48 @@ async fn compacted(kafka: &lab::Kafka, topic: &str) -> Result<bool> {
 
 proof!(which_topics_compact, async {
     let kafka = lab::kafka().await?;
-    let fast = compacted_topic(&kafka, &[]).await?;
-    let default_ratio = lab::unique_name("default-ratio");
-    kafka
-        .create_topic_with(
-            &default_ratio,
-            1,
-            1,
+    // Each option of the question and its topic's settings.
+    let options: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "compact, segment.ms=100, min.cleanable.dirty.ratio=0.01",
+            &[
+                ("cleanup.policy", "compact"),
+                ("segment.ms", "100"),
+                ("min.cleanable.dirty.ratio", "0.01"),
+            ],
+        ),
+        (
+            "compact, segment.ms=100, min.cleanable.dirty.ratio left at its default",
             &[("cleanup.policy", "compact"), ("segment.ms", "100")],
-        )
-        .await?;
-    let default_segments = lab::unique_name("default-segments");
-    kafka
-        .create_topic_with(
-            &default_segments,
-            1,
-            1,
+        ),
+        (
+            "compact, segment settings left at their defaults",
             &[
                 ("cleanup.policy", "compact"),
                 ("min.cleanable.dirty.ratio", "0.01"),
             ],
-        )
-        .await?;
-    let delete = lab::unique_name("delete");
-    kafka
-        .create_topic_with(
-            &delete,
-            1,
-            1,
+        ),
+        (
+            "delete, segment.ms=100",
             &[("cleanup.policy", "delete"), ("segment.ms", "100")],
-        )
-        .await?;
-    let lagging =
-        compacted_topic(&kafka, &[("min.compaction.lag.ms", "3600000")]).await?;
-    let topics = [
-        (
-            "compact, segment.ms=100, min.cleanable.dirty.ratio=0.01",
-            &fast,
         ),
-        (
-            "compact, segment.ms=100, min.cleanable.dirty.ratio left at its default",
-            &default_ratio,
-        ),
-        (
-            "compact, segment settings left at their defaults",
-            &default_segments,
-        ),
-        ("delete, segment.ms=100", &delete),
         (
             "compact, segment.ms=100, min.cleanable.dirty.ratio=0.01, min.compaction.lag.ms=3600000",
-            &lagging,
+            &[
+                ("cleanup.policy", "compact"),
+                ("segment.ms", "100"),
+                ("min.cleanable.dirty.ratio", "0.01"),
+                ("min.compaction.lag.ms", "3600000"),
+            ],
         ),
     ];
+    let mut topics = Vec::new();
+    for (option, settings) in options {
+        let topic = lab::unique_name("cleanup");
+        kafka.create_topic_with(&topic, 1, 1, settings).await?;
+        topics.push((option, topic));
+    }
+    let (fast, default_ratio) = (&topics[0].1, &topics[1].1);
     for (_, topic) in &topics {
         produce_pairs(&kafka, topic, &[("a", "a-0"), ("a", "a-1")]).await?;
     }
@@ -185,8 +175,8 @@ proof!(which_topics_compact, async {
         Duration::from_secs(90),
         "the two topics expected to compact",
         async {
-            while !(compacted(&kafka, &fast).await?
-                && compacted(&kafka, &default_ratio).await?)
+            while !(compacted(&kafka, fast).await?
+                && compacted(&kafka, default_ratio).await?)
             {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -195,15 +185,15 @@ proof!(which_topics_compact, async {
     )
     .await;
     anyhow::ensure!(
-        compacted(&kafka, &fast).await?,
+        compacted(&kafka, fast).await?,
         "the control topic never compacted in 90 s"
     );
     let mut held = Vec::new();
-    for (option, topic) in topics {
+    for (option, topic) in &topics {
         let done = compacted(&kafka, topic).await?;
         println!("{option}: compacted {done}");
         if done {
-            held.push(option);
+            held.push(*option);
         }
     }
     Ok(held)

@@ -205,9 +205,14 @@ async fn closed_account_is_deleted_by_a_tombstone() -> anyhow::Result<()> {
             .iter()
             .rev()
             .find(|r| r.key.as_deref() == Some("carol"));
+        let found = match carol {
+            None => "missing".to_string(),
+            Some(r) if r.tombstone => "a tombstone".to_string(),
+            Some(r) => format!("the value {:?}", r.value),
+        };
         assert!(
             carol.is_some_and(|r| r.tombstone),
-            "the latest snapshot record of the closed account `carol` is {carol:?}, not a \
+            "the latest snapshot record of the closed account `carol` is {found}, not a \
              tombstone: a value (even an empty one or \"closed\") is kept forever by compaction; \
              delete a key with a record that has no payload ({TOMBSTONES})"
         );
@@ -249,10 +254,9 @@ async fn restore_equals_a_full_replay() -> anyhow::Result<()> {
         assert_eq!(
             restored.balances,
             balances_after(12),
-            "restored from the snapshot after event 8 plus events 9..=12; a full replay gives \
-             {:?}: apply only the events from the snapshot's next offset on, onto the latest \
-             snapshot of each account ({SNAPSHOTS})",
-            balances_after(12)
+            "the restore (left: the snapshot after 8 events, then the 4 events after it) differs \
+             from a full replay of the 12 events (right): apply only the events from the \
+             snapshot's next offset on, onto the latest snapshot of each account ({SNAPSHOTS})"
         );
         assert_eq!(
             restored.next_offset, 12,
