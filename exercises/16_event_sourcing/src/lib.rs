@@ -92,10 +92,11 @@ async fn read_from(
     mut each: impl FnMut(&str, Option<&str>, i64) -> Result<()>,
 ) -> Result<()> {
     // TODO: a consumer that never commits (a replay must not depend on committed
-    // offsets; librdkafka still wants a `group.id`); the partition's end with `fetch_watermarks(topic, 0, ..)`; return
-    // at once if there is nothing from `start` on; `assign` partition 0 at `start`
-    // and `recv()` until the record at `high - 1`, calling `each` with its key,
-    // its payload (`None` for a tombstone) and its offset.
+    // offsets; librdkafka still wants a `group.id`); the partition's end with
+    // `fetch_watermarks(topic, 0, ..)`; return at once if there is nothing from
+    // `start` on; `assign` partition 0 at `start` and `recv()` until the record at
+    // `high - 1`, calling `each` with its key, its payload (`None` for a
+    // tombstone) and its offset.
     todo!("read partition 0 from `start` to its end")
 }
 // ANCHOR_END: read_from
