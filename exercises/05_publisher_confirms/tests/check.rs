@@ -74,7 +74,12 @@ async fn every_message_is_stored_when_the_broker_restarts_midstream() -> anyhow:
         let (sent, restarted) =
             tokio::join!(send_all(connect, &queue, &messages), restart_midstream);
         let restart_took = restarted?;
-        let sent = sent.map_err(|e| anyhow::anyhow!("send_all failed: {e:#}"))?;
+        let sent = sent.map_err(|e| {
+            anyhow::anyhow!(
+                "send_all gave up while the broker restarted midstream: reconnect and send \
+                 again what was not confirmed ({RESTARTS})\n  its error: {e:#}"
+            )
+        })?;
 
         let connection = rabbit.connect().await?;
         let times = message_ids(&connection, &queue).await?;

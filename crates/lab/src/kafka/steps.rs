@@ -354,6 +354,29 @@ pub async fn until_in_sync(
     Ok(())
 }
 
+/// Waits (bounded by `timeout`) until `partition` of `topic` is led by a node other
+/// than `from` (after `from` was stopped or killed: the controller fences it once
+/// its broker session times out, then elects a leader from the ISR); returns the
+/// new leader. A metadata request that fails while the cluster changes is retried.
+pub async fn until_leader_moves(
+    kafka: &Kafka,
+    topic: &str,
+    partition: i32,
+    from: i32,
+    timeout: Duration,
+) -> Result<i32> {
+    let what = format!("a leader other than node {from} for {topic}");
+    let now = std::cell::Cell::new(from);
+    crate::until(timeout, &what, Duration::from_millis(500), || async {
+        if let Ok(leader) = leader(kafka, topic, partition).await {
+            now.set(leader);
+        }
+        Ok(now.get() != from && now.get() >= 0)
+    })
+    .await?;
+    Ok(now.get())
+}
+
 /// The state and member count of `group`, as the group coordinator reports them
 /// (`("Stable", 4)`), or `None` if the coordinator does not know it.
 pub async fn group_state(kafka: &Kafka, group: &str) -> Result<Option<(String, usize)>> {

@@ -1,6 +1,7 @@
 //! RabbitMQ test steps, shared by the exercise checks, the proofs and the lab's own
-//! tests: declare, publish with confirms, count, consume, drain. Each is one broker
-//! operation with a bounded wait, and says in its error what it was doing.
+//! tests: declare queues and exchanges, bind, publish with confirms, count, consume,
+//! drain. Each is one broker operation with a bounded wait, and says in its error
+//! what it was doing.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -25,10 +26,10 @@ use futures::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicConsumeOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
-    QueueDeclareOptions,
+    ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Channel, Confirmation, Connection, Consumer};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, Consumer, ExchangeKind};
 
 /// How long a step waits for one broker answer.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -92,6 +93,80 @@ pub async fn transient_queue(channel: &Channel, queue: &str) -> Result<()> {
     };
     let none = FieldTable::default();
     declare(channel, queue, transient, none, "non-durable queue").await
+}
+
+/// Declares a durable exchange of `kind` with `arguments` (e.g.
+/// `arguments([("alternate-exchange", text("unrouted"))])`).
+pub async fn exchange_with(
+    channel: &Channel,
+    exchange: &str,
+    kind: ExchangeKind,
+    arguments: FieldTable,
+) -> Result<()> {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .exchange_declare(exchange.into(), kind.clone(), durable, arguments)
+        .await
+        .with_context(|| format!("declaring the {kind:?} exchange {exchange}"))
+}
+
+/// Declares a durable exchange of `kind`.
+pub async fn exchange(
+    channel: &Channel,
+    exchange: &str,
+    kind: ExchangeKind,
+) -> Result<()> {
+    exchange_with(channel, exchange, kind, FieldTable::default()).await
+}
+
+/// Binds `queue` to `exchange` with `binding_key` and `arguments` (a headers
+/// exchange matches on the arguments and ignores the key).
+pub async fn bind_with(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    binding_key: &str,
+    arguments: FieldTable,
+) -> Result<()> {
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.into(),
+            binding_key.into(),
+            QueueBindOptions::default(),
+            arguments,
+        )
+        .await
+        .with_context(|| format!("binding {queue} to {exchange} with {binding_key:?}"))
+}
+
+/// Binds `queue` to `exchange` with `binding_key`.
+pub async fn bind(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    binding_key: &str,
+) -> Result<()> {
+    bind_with(channel, queue, exchange, binding_key, FieldTable::default()).await
+}
+
+/// Declares a fresh durable queue named after `prefix` and binds it to `exchange`
+/// with each of `binding_keys`; returns its name.
+pub async fn bound_queue(
+    channel: &Channel,
+    prefix: &str,
+    exchange: &str,
+    binding_keys: &[&str],
+) -> Result<String> {
+    let queue = crate::unique_name(prefix);
+    durable_queue(channel, &queue).await?;
+    for key in binding_keys {
+        bind(channel, &queue, exchange, key).await?;
+    }
+    Ok(queue)
 }
 
 /// Where most RabbitMQ checks and proofs start: the lab's single RabbitMQ, a
