@@ -217,6 +217,12 @@ async fn closed_account_is_deleted_by_a_tombstone() -> anyhow::Result<()> {
              delete a key with a record that has no payload ({TOMBSTONES})"
         );
         let restored = restore(&kafka.bootstrap_servers(), &snapshots, &events).await?;
+        assert!(
+            !restored.balances.contains_key("carol"),
+            "the restore brought back the closed account `carol` (balance {:?}), whose latest \
+             snapshot record is a tombstone: a tombstone removes its key ({TOMBSTONES})",
+            restored.balances.get("carol")
+        );
         assert_eq!(
             restored.balances,
             balances_after(8),
