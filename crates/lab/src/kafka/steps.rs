@@ -1,6 +1,8 @@
 //! Kafka test steps, shared by the exercise checks, the proofs and the lab's own
-//! tests: produce, read back, committed offsets, partition leaders and in-sync
-//! replicas. Each is bounded and says in its error what it was doing.
+//! tests: produce, read back (a whole partition, tombstones included, or until a
+//! compacted topic shows what the log cleaner kept), committed offsets, partition
+//! leaders and in-sync replicas. Each is bounded and says in its error what it was
+//! doing.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -38,8 +40,11 @@ pub fn numbered(prefix: &str, count: usize) -> Vec<String> {
 pub struct Record {
     /// Its key, if it has one.
     pub key: Option<String>,
-    /// Its value, as text.
+    /// Its value, as text (empty for a tombstone).
     pub value: String,
+    /// Whether it has no value at all (a null payload, not an empty one): on a
+    /// compacted topic, a tombstone that deletes its key.
+    pub tombstone: bool,
     /// Its partition.
     pub partition: i32,
     /// Its offset in that partition.
@@ -54,6 +59,7 @@ impl Record {
                 .map(|k| String::from_utf8_lossy(k).into_owned()),
             value: String::from_utf8_lossy(message.payload().unwrap_or_default())
                 .into_owned(),
+            tombstone: message.payload().is_none(),
             partition: message.partition(),
             offset: message.offset(),
         }
@@ -176,6 +182,85 @@ pub async fn read_and_commit(
             .context("committing")?;
     }
     Ok(values)
+}
+
+/// The low and high watermarks of `partition` of `topic`: the first offset still
+/// in the log and the offset the next record will get.
+pub async fn watermarks(
+    kafka: &Kafka,
+    topic: &str,
+    partition: i32,
+) -> Result<(i64, i64)> {
+    let consumer: BaseConsumer = kafka.client_config().create()?;
+    let name = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        consumer.fetch_watermarks(&name, partition, Duration::from_secs(10))
+    })
+    .await?
+    .with_context(|| format!("fetching the watermarks of {topic}"))
+}
+
+/// Every record of `partition` of `topic` from its start to its end (the high
+/// watermark when the read began), in offset order, tombstones included: what a
+/// consumer that replays the log sees. On a compacted topic, offsets have gaps
+/// where the log cleaner removed records.
+pub async fn read_partition(
+    kafka: &Kafka,
+    topic: &str,
+    partition: i32,
+) -> Result<Vec<Record>> {
+    let (_low, high) = watermarks(kafka, topic, partition).await?;
+    let consumer = reader(kafka)?;
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition_offset(topic, partition, Offset::Beginning)?;
+    consumer.assign(&partitions)?;
+    let mut records = Vec::new();
+    // The last record of a partition is in its active segment, which the log
+    // cleaner never touches, so the read ends exactly at `high - 1`.
+    while records.last().is_none_or(|r: &Record| r.offset + 1 < high) && high > 0 {
+        let what = format!("the records of {topic} up to offset {}", high - 1);
+        match crate::within(WAIT, what, consumer.recv()).await? {
+            Ok(message) => records.push(Record::of(&message)),
+            Err(_transient) => {}
+        }
+    }
+    Ok(records)
+}
+
+/// Reads partition 0 of `topic` ([`read_partition`]) once a second until `done`
+/// holds for what it read, for at most `timeout`; returns that read. For waiting
+/// on the log cleaner of a compacted topic, which runs in the background (every
+/// `log.cleaner.backoff.ms`, 15 s by default in Kafka 4.1, when it has nothing to
+/// do) and only on segments that are no longer active.
+pub async fn until_read(
+    kafka: &Kafka,
+    topic: &str,
+    timeout: Duration,
+    what: &str,
+    mut done: impl FnMut(&[Record]) -> bool,
+) -> Result<Vec<Record>> {
+    let mut last = Vec::new();
+    let reached = crate::within(timeout, what, async {
+        loop {
+            last = read_partition(kafka, topic, 0).await?;
+            if done(&last) {
+                return anyhow::Ok(());
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+    .await;
+    match reached {
+        Ok(Ok(())) => Ok(last),
+        Ok(Err(error)) => Err(error),
+        Err(timeout) => Err(anyhow::Error::new(timeout).context(format!(
+            "the last read of {topic} had {} records: {:?}",
+            last.len(),
+            last.iter()
+                .map(|r| format!("{}@{}", r.key.as_deref().unwrap_or("-"), r.offset))
+                .collect::<Vec<_>>()
+        ))),
+    }
 }
 
 /// The offset `group` has committed for `partition` of `topic`, if any.
