@@ -136,7 +136,7 @@ mod tests {
         let printed = "---- dedup stdout ----\nRecorded: job-3\n\nRecorded: job-4\n\n\
             Error: job-3 was recorded twice\n\n";
         assert_eq!(
-            first_failure(printed).unwrap().message,
+            first_failure(printed).expect("a failure").message,
             "Error: job-3 was recorded twice"
         );
         let panicked = "---- worker stdout ----\nstarting\n\
@@ -144,7 +144,7 @@ mod tests {
             not yet implemented: subscribe\n\
             Error: jobs never recorded\n\n";
         assert_eq!(
-            first_failure(panicked).unwrap().message,
+            first_failure(panicked).expect("a failure").message,
             "not yet implemented: subscribe"
         );
     }
