@@ -220,6 +220,9 @@ async fn kill_experiment() -> Result<AfterKill> {
             "{name} before the kill"
         );
     }
+    // The queues themselves must outlive the crash before it can say anything
+    // about their messages.
+    lab::rabbitmq::steps::until_declarations_survive_a_kill().await;
     rabbit.kill(1).await?;
     rabbit.start(1).await?;
     let after = rabbit.connect().await?;

@@ -145,11 +145,8 @@ async fn fault_midstream(fault: Fault, stream: usize) -> Result<Midstream> {
     durable_queue(&watch, &queue).await?;
     if fault == Fault::Kill {
         // The queue itself must outlive the crash before the crash can say anything
-        // about its messages. RabbitMQ 4.0 keeps queue records in Mnesia, whose log
-        // is flushed lazily (RabbitMQ's own `mnesia_sync.erl`: "sync_transaction
-        // fails to guarantee that the log is flushed to disk at commit"); a SIGKILL
-        // within a second of the declaration lost the whole queue in 1 of 16 runs.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // about its messages.
+        lab::rabbitmq::steps::until_declarations_survive_a_kill().await;
     }
 
     let mut confirmed: BTreeSet<usize> = BTreeSet::new();
