@@ -73,6 +73,11 @@ pub fn assert_key(chapter: &str, slug: &str, observed: impl Into<Observed>) {
         "{} is proven, so its id must say `behaviour`",
         question.id
     );
+    // Shown with `-- --nocapture`, as in a live demo (see the speaker notes).
+    println!(
+        "{}: the broker showed {}; the quiz key is {}",
+        question.id, observed.0, question.key
+    );
     assert!(
         question.accepts(&observed.0),
         "the quiz key of {} is {:?}, but the broker showed {:?}",

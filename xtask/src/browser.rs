@@ -2,7 +2,8 @@
 //!
 //! Opens chapter 1, checks that the sequence diagram rendered as SVG, starts the
 //! quiz, answers every question and checks that the answer review (the feedback)
-//! appears. Needs Debian's `chromium` and `chromium-driver` (CI installs them).
+//! appears. Then opens the Instructors part and a chapter's speaker notes, which
+//! must be collapsed until clicked. Needs Debian's `chromium` and `chromium-driver` (CI installs them).
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -43,7 +44,10 @@ pub async fn run(book_dir: &Path) -> Result<()> {
             .context("starting chromedriver")?,
     );
     let client = connect(port).await?;
-    let result = exercise_chapter_one(&client, book_dir).await;
+    let mut result = exercise_chapter_one(&client, book_dir).await;
+    if result.is_ok() {
+        result = instructors_part(&client, book_dir).await;
+    }
     let _ = client.close().await;
     result
 }
@@ -80,6 +84,62 @@ async fn connect(port: u16) -> Result<Client> {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
+}
+
+fn page_url(book_dir: &Path, page: &str) -> Result<String> {
+    let path = book_dir
+        .join(page)
+        .canonicalize()
+        .with_context(|| format!("{page} was built"))?;
+    Ok(format!("file://{}", path.display()))
+}
+
+/// The Instructors part renders with its agendas, and a chapter's speaker notes
+/// are closed for readers and open on a click.
+async fn instructors_part(client: &Client, book_dir: &Path) -> Result<()> {
+    let wait = Duration::from_secs(20);
+    client
+        .goto(&page_url(book_dir, "instructors-agendas.html")?)
+        .await?;
+    let table = client
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("main table"))
+        .await
+        .context("the agendas page shows no table within 20 s")?;
+    let text = table.text().await?;
+    ensure!(
+        text.contains("Setup") && text.contains("cargo test -p proofs"),
+        "the first agenda lacks its setup or demos: {text}"
+    );
+    println!("browser: the Instructors part shows its agendas");
+    client
+        .goto(&page_url(book_dir, "ch02-work-queues.html")?)
+        .await?;
+    let notes = client
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("details.speaker-notes"))
+        .await
+        .context("chapter 2 has no speaker notes block")?;
+    ensure!(
+        notes.attr("open").await?.is_none(),
+        "chapter 2's speaker notes are open for readers"
+    );
+    let demo = notes
+        .find(Locator::XPath(".//strong[text()='Live demo:']"))
+        .await?;
+    ensure!(
+        !demo.is_displayed().await?,
+        "chapter 2's speaker notes show their content while collapsed"
+    );
+    notes.find(Locator::Css("summary")).await?.click().await?;
+    ensure!(
+        demo.is_displayed().await?,
+        "chapter 2's speaker notes did not open on a click"
+    );
+    println!("browser: chapter 2's speaker notes are collapsed and open on a click");
+    Ok(())
 }
 
 async fn exercise_chapter_one(client: &Client, book_dir: &Path) -> Result<()> {

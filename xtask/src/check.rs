@@ -146,6 +146,11 @@ pub fn static_checks(root: &Path) -> Report {
         report
             .0
             .push(Row::from("proofs", &exercise.name, proofs(root, exercise)));
+        report.0.push(Row::from(
+            "speaker notes",
+            &exercise.name,
+            speaker_notes(root, exercise),
+        ));
     }
     report.0.extend(crate::wrong::find(root, &info).1);
     report.0.push(Row::from(
@@ -161,6 +166,11 @@ pub fn static_checks(root: &Path) -> Report {
     report
         .0
         .push(Row::from("versions", "README, book", versions(root)));
+    report.0.push(Row::from(
+        "timings",
+        "instructors' pages",
+        crate::timings::problems(root),
+    ));
     report
 }
 
@@ -357,6 +367,50 @@ pub fn proofs(root: &Path, exercise: &Exercise) -> Vec<String> {
             )),
             Some(_) => {}
         }
+    }
+    problems
+}
+
+/// The chapter page has its speaker notes block, in the form instructors rely on,
+/// and its live demo runs a proof of this chapter that exists.
+pub fn speaker_notes(root: &Path, exercise: &Exercise) -> Vec<String> {
+    let page = root.join("book/src").join(&exercise.chapter);
+    let text = std::fs::read_to_string(&page).unwrap_or_default();
+    let shown = relative(root, &page);
+    let Some(start) = text.find("<details class=\"speaker-notes\">") else {
+        return vec![format!(
+            "{shown} has no <details class=\"speaker-notes\"> block (see book/src/instructors.md)"
+        )];
+    };
+    let block = &text[start..];
+    let block = &block[..block.find("</details>").unwrap_or(block.len())];
+    let mut problems: Vec<String> = [
+        "<summary>Speaker notes</summary>",
+        "**Goals:**",
+        "**Draw:**",
+        "**Learners get this wrong:**",
+        "**Live demo:**",
+        "**Ask the room:**",
+    ]
+    .iter()
+    .filter(|part| !block.contains(*part))
+    .map(|part| format!("the speaker notes of {shown} have no {part}"))
+    .collect();
+    let demo = format!("`cargo test -p proofs --test {} ", exercise.name);
+    let proof = block
+        .split_once(demo.as_str())
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .map(|name| name.trim_end_matches('`').to_string());
+    let source = std::fs::read_to_string(exercise.proofs(root)).unwrap_or_default();
+    match proof {
+        None => problems.push(format!(
+            "the live demo of {shown} is not {demo}<proof> -- --nocapture`"
+        )),
+        Some(name) if !test_functions(&source).contains(&name) => problems.push(format!(
+            "the live demo of {shown} runs proof {name}, which {}.rs does not have",
+            exercise.name
+        )),
+        Some(_) => {}
     }
     problems
 }
@@ -794,6 +848,39 @@ context = "Because."
             [2, 3, 4, 12]
         );
         assert_eq!(chapter_numbers("Chapters 6, 7 and 8"), [6, 7, 8]);
+    }
+
+    /// Speaker notes must exist, have their five parts, and demo a proof that exists.
+    #[test]
+    fn speaker_notes_with_a_missing_part_or_proof_are_named() {
+        let root = fixture("speaker-notes");
+        let exercise = demo(&root);
+        let missing = speaker_notes(&root, &exercise).join("\n");
+        assert!(missing.contains("has no <details"), "{missing}");
+        let notes = |demo: &str| {
+            format!(
+                "<details class=\"speaker-notes\">\n<summary>Speaker notes</summary>\n\n\
+                 - **Goals:** g\n- **Draw:** d\n- **Learners get this wrong:** w\n\
+                 - **Live demo:** `cargo test -p proofs --test 01_demo {demo} -- --nocapture`\n\
+                 - **Ask the room:** q\n\n</details>\n"
+            )
+        };
+        let page = root.join("book/src/ch01.md");
+        std::fs::write(&page, notes("reading_deletes")).expect("temp file");
+        assert_eq!(speaker_notes(&root, &exercise), Vec::<String>::new());
+        std::fs::write(&page, notes("no_such_proof")).expect("temp file");
+        let problems = speaker_notes(&root, &exercise).join("\n");
+        assert!(
+            problems.contains("runs proof no_such_proof, which 01_demo.rs does not have"),
+            "{problems}"
+        );
+        std::fs::write(
+            &page,
+            notes("reading_deletes").replace("- **Draw:** d\n", ""),
+        )
+        .expect("temp file");
+        let problems = speaker_notes(&root, &exercise).join("\n");
+        assert!(problems.contains("have no **Draw:**"), "{problems}");
     }
 
     /// An include pointing at a missing anchor fails the check, naming page, anchor and file.

@@ -8,12 +8,15 @@
 //! - `book`: build the book with pinned mdBook tools (installed if missing).
 //! - `browser-test`: open the built book in headless Chromium and use its quiz.
 //! - `measure-lab`: how long the lab takes to get each topology ready, from stopped.
+//! - `timings`: what a room waits for per chapter, and the instructors' pages
+//!   (timings table, agendas) built from it.
 
 mod book;
 mod browser;
 mod check;
 mod results;
 mod snapshots;
+mod timings;
 mod wrong;
 
 use std::path::PathBuf;
@@ -55,6 +58,18 @@ enum Task {
     BrowserTest,
     /// Measure broker start-up: single nodes, then both 3-node clusters, from stopped.
     MeasureLab,
+    /// Measure what a room waits for per chapter; write the timings and agenda pages.
+    Timings {
+        /// Only render the pages from book/timings.toml (measure nothing).
+        #[arg(long)]
+        render: bool,
+        /// Also measure the lab's start (stops the lab first).
+        #[arg(long)]
+        lab: bool,
+        /// Measure these exercises only, e.g. `--exercise 06_routing`; repeatable.
+        #[arg(long = "exercise", value_name = "NAME")]
+        exercises: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -88,7 +103,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             browser::run(&built).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Task::MeasureLab => measure_lab().await.map(|()| ExitCode::SUCCESS),
+        Task::MeasureLab => measure_lab().await.map(|_| ExitCode::SUCCESS),
+        Task::Timings {
+            render,
+            lab,
+            exercises,
+        } => {
+            let root = root();
+            let workbook = workbook::Workbook::find(&root)?;
+            for name in &exercises {
+                workbook.exercise(name)?;
+            }
+            if render {
+                timings::render_to_files(&root)?;
+            } else {
+                timings::measure(&root, &exercises, lab).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -192,7 +224,9 @@ fn can_install_native() -> bool {
     std::path::Path::new("/usr/bin/apt-get").exists()
 }
 
-async fn measure_lab() -> Result<()> {
+/// Stops the lab, then starts the singles and then both clusters; the seconds each
+/// took to be ready.
+pub async fn measure_lab() -> Result<Vec<f64>> {
     let lab = lab::lab().await?;
     if lab.kind() == lab::BackendKind::External {
         bail!("the external lab's brokers run elsewhere: nothing to measure");
@@ -214,6 +248,7 @@ async fn measure_lab() -> Result<()> {
             60,
         ),
     ];
+    let mut ready = Vec::new();
     for (what, topologies, target) in rows {
         let started = Instant::now();
         // Started together, as a test run that needs both would start them.
@@ -230,6 +265,7 @@ async fn measure_lab() -> Result<()> {
         println!(
             "measure-lab: {what} ready in {took:.1} s ({verdict} the {target} s target)"
         );
+        ready.push(took);
     }
-    Ok(())
+    Ok(ready)
 }

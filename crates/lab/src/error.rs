@@ -11,7 +11,12 @@ use std::time::Duration;
 pub type Result<T, E = LabError> = std::result::Result<T, E>;
 
 /// What can go wrong while getting or controlling brokers.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(LabErrorKind),
+    derive(strum::EnumIter),
+    doc = "The variants of [`LabError`], for the book's troubleshooting page."
+)]
 pub enum LabError {
     /// No backend can give brokers on this machine.
     #[error(
@@ -177,6 +182,155 @@ impl LabError {
             detail: one_line(&detail.to_string()),
         }
     }
+}
+
+/// One error as the troubleshooting page shows it: an example of its line, its
+/// cause and its fix.
+pub type Trouble = (String, &'static str, &'static str);
+
+impl LabError {
+    /// Every variant, each with an example, its cause and its fix: the book's
+    /// troubleshooting page is generated from this (`cargo xtask timings --render`),
+    /// and a new variant does not compile until it is here.
+    pub fn troubleshooting() -> Vec<Trouble> {
+        use strum::IntoEnumIterator;
+        LabErrorKind::iter().map(trouble).collect()
+    }
+}
+
+fn trouble(kind: LabErrorKind) -> Trouble {
+    use LabErrorKind as K;
+    let (error, cause, fix) = match kind {
+        K::NoBackend => (
+            LabError::NoBackend,
+            "the lab looked for Docker, the native lab and broker addresses, and found none",
+            "start Docker; or `brokerlings lab install` (Debian/Ubuntu, as root); or set the addresses of brokers you run",
+        ),
+        K::NotInstalled => (
+            LabError::NotInstalled,
+            "`BROKERLINGS_LAB=native` (or a native command) on a machine where `lab install` never ran",
+            "`brokerlings lab install`",
+        ),
+        K::Unreachable => (
+            LabError::Unreachable {
+                broker: "RabbitMQ",
+                address: "127.0.0.1:5672".into(),
+                cause: "Connection refused (os error 111)".into(),
+                hint: "is it running? `brokerlings lab status`".into(),
+            },
+            "the broker is stopped, still starting, or the address points elsewhere",
+            "`brokerlings lab up`, then `brokerlings lab status`; for external brokers, check BROKERLINGS_AMQP_URL / BROKERLINGS_KAFKA_BOOTSTRAP",
+        ),
+        K::Timeout => (
+            LabError::Timeout {
+                what: "3 messages in queue `tasks-4f2a`".into(),
+                after: Duration::from_secs(10),
+            },
+            "a check or proof waited for a broker state that never came: usually the code under test, sometimes an overloaded machine",
+            "read what was expected: it names the behaviour; run the check alone (`brokerlings check NAME`) to rule out load",
+        ),
+        K::CheckTimedOut => (
+            LabError::CheckTimedOut {
+                what: "consuming the tasks".into(),
+                after: Duration::from_secs(60),
+            },
+            "the exercise's code did not return: a consumer that never stops, an await on a confirm that never comes",
+            "make every loop end (a count, a timeout); the message says what the check was doing",
+        ),
+        K::Unavailable => (
+            LabError::Unavailable {
+                backend: "containers",
+                reason: "Docker does not answer".into(),
+            },
+            "BROKERLINGS_LAB asks for a backend this machine cannot use",
+            "unset BROKERLINGS_LAB to let the lab choose, or fix what the reason says",
+        ),
+        K::NoFaults => (
+            LabError::NoFaults("the external lab's brokers run elsewhere".into()),
+            "a check that restarts or kills brokers ran against brokers the lab does not control",
+            "run fault checks on your own lab (Docker or `brokerlings lab install`)",
+        ),
+        K::SharedHandle => (
+            LabError::SharedHandle {
+                action: "kill",
+                topology: "3-node Kafka cluster",
+            },
+            "test code asked a shared handle (`lab::kafka_cluster()`) for a fault",
+            "take the exclusive handle (`lab::kafka_cluster_with_faults()`) in fault tests",
+        ),
+        K::NoSuchNode => (
+            LabError::NoSuchNode {
+                topology: "3-node RabbitMQ cluster",
+                nodes: 3,
+                number: 4,
+            },
+            "test code named a node outside the topology",
+            "nodes are numbered from 1",
+        ),
+        K::ClusterIncomplete => (
+            LabError::ClusterIncomplete {
+                missing: "rabbit-3@localhost".into(),
+                after: Duration::from_secs(60),
+            },
+            "a RabbitMQ node started but did not join node 1 (an old data directory, a clashing Erlang cookie)",
+            "`brokerlings lab down`, then `brokerlings lab up rabbit-cluster`; read the node's log if it happens again",
+        ),
+        K::NotVisible => (
+            LabError::NotVisible("the node's log lives in its container".into()),
+            "something the lab can show on one backend but not on this one",
+            "look where the message says (e.g. `docker logs`)",
+        ),
+        K::PortTaken => (
+            LabError::PortTaken {
+                port: 5672,
+                what: "single RabbitMQ".into(),
+            },
+            "another program (often a RabbitMQ or Kafka installed as a service) listens on a port the lab needs",
+            "stop it (`ss -ltnp` shows which), or point the lab at it with BROKERLINGS_LAB=external",
+        ),
+        K::BadSetting => (
+            LabError::BadSetting {
+                name: "BROKERLINGS_LAB",
+                value: "docker".into(),
+                expected: "one of containers, native, external".into(),
+            },
+            "an environment variable of the lab has a value it cannot use",
+            "fix or unset the variable; the message lists what is accepted",
+        ),
+        K::Step => (
+            LabError::step(
+                "starting Kafka node 1",
+                "it exited with status 1 (log: ~/.local/share/brokerlings/native/run/kafka-1.log)",
+            ),
+            "installing or starting a native broker failed",
+            "read the log the message names; `brokerlings lab install` again repairs a partial install",
+        ),
+        K::Docker => (
+            LabError::Docker(
+                "creating container: no such image rabbitmq:4.0.5-management".into(),
+            ),
+            "Docker answered but refused an operation",
+            "the message is Docker's own; `docker images` and `docker ps -a` show the state",
+        ),
+        K::Broker => (
+            LabError::Broker {
+                broker: "Kafka",
+                context: "creating topic orders-1c2d".into(),
+                cause: "Broker: Invalid replication factor".into(),
+            },
+            "the broker refused an operation of the lab",
+            "the cause is the broker's own words; `brokerlings lab status` shows which nodes run",
+        ),
+        K::Io => (
+            LabError::Io {
+                context: "writing ~/.local/share/brokerlings/locks/rabbit".into(),
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            },
+            "a file of the lab could not be read or written",
+            "check the owner and free space of the lab's home (`brokerlings doctor`)",
+        ),
+    };
+    (error.to_string(), cause, fix)
 }
 
 /// Joins a multi-line message into one line, so no error spans a screen.

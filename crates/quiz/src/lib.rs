@@ -28,7 +28,12 @@ use std::path::{Path, PathBuf};
 use mdbook_quiz_schema as schema;
 
 /// What went wrong reading a quiz or an answers file; one line each.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(QuizErrorKind),
+    derive(strum::EnumIter),
+    doc = "The variants of [`QuizError`], for the book's troubleshooting page."
+)]
 pub enum QuizError {
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
@@ -46,6 +51,37 @@ pub enum QuizError {
         /// The parser's words, on one line.
         reason: String,
     },
+}
+
+impl QuizError {
+    /// Every variant with an example line, its cause and its fix (the book's
+    /// troubleshooting page; a new variant does not compile until it is here).
+    pub fn troubleshooting() -> Vec<(String, &'static str, &'static str)> {
+        use strum::IntoEnumIterator;
+        QuizErrorKind::iter()
+            .map(|kind| {
+                let (error, cause, fix) = match kind {
+                    QuizErrorKind::Read => (
+                        QuizError::Read {
+                            path: "answers/02_work_queues.toml".into(),
+                            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                        },
+                        "the answers file (or a quiz file) cannot be read",
+                        "check the file's owner; `brokerlings answers NAME --template` writes a fresh one to fill in",
+                    ),
+                    QuizErrorKind::Malformed => (
+                        QuizError::Malformed {
+                            path: "answers/02_work_queues.toml".into(),
+                            reason: "TOML parse error at line 3, column 20: expected `\"`".into(),
+                        },
+                        "the answers file was edited into something that is not TOML of the expected shape",
+                        "the reason names the line; each answer is one line `slug = \"your answer\"`, as the template writes it",
+                    ),
+                };
+                (error.to_string(), cause, fix)
+            })
+            .collect()
+    }
 }
 
 /// Whether a question is proven by an experiment or is about a definition.

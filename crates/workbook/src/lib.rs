@@ -28,7 +28,12 @@ use lab::Topology;
 use serde::Deserialize;
 
 /// What went wrong finding or reading the workbook; one line.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(InfoErrorKind),
+    derive(strum::EnumIter),
+    doc = "The variants of [`InfoError`], for the book's troubleshooting page."
+)]
 pub enum InfoError {
     /// No `info.toml` in the folder or above it.
     #[error("{} is not inside a brokerlings checkout (no info.toml here or above)", .start.display())]
@@ -60,6 +65,52 @@ pub enum InfoError {
         /// What is wrong, on one line.
         reason: String,
     },
+}
+
+impl InfoError {
+    /// Every variant with an example line, its cause and its fix (the book's
+    /// troubleshooting page; a new variant does not compile until it is here).
+    pub fn troubleshooting() -> Vec<(String, &'static str, &'static str)> {
+        use strum::IntoEnumIterator;
+        InfoErrorKind::iter()
+            .map(|kind| {
+                let (error, cause, fix) = match kind {
+                    InfoErrorKind::NotFound => (
+                        InfoError::NotFound {
+                            start: "/home/ada".into(),
+                        },
+                        "the CLI ran outside the clone of brokerlings",
+                        "`cd` into your clone (the folder with info.toml) and run it again",
+                    ),
+                    InfoErrorKind::UnknownExercise => (
+                        InfoError::UnknownExercise {
+                            name: "02_workqueues".into(),
+                            known: "01_first_contact, 02_work_queues, …".into(),
+                        },
+                        "a misspelt exercise name",
+                        "`brokerlings list` shows the names",
+                    ),
+                    InfoErrorKind::Read => (
+                        InfoError::Read {
+                            path: "info.toml".into(),
+                            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                        },
+                        "a file of the workbook is missing or unreadable",
+                        "`git status` shows what changed; `git checkout -- info.toml` restores it",
+                    ),
+                    InfoErrorKind::Malformed => (
+                        InfoError::Malformed {
+                            path: "info.toml".into(),
+                            reason: "unknown broker `rabbitmq`".into(),
+                        },
+                        "info.toml was edited into something the CLI cannot read",
+                        "the reason names the line; `git diff info.toml` shows the edit",
+                    ),
+                };
+                (error.to_string(), cause, fix)
+            })
+            .collect()
+    }
 }
 
 /// The contents of `info.toml`.

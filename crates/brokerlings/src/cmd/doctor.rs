@@ -29,12 +29,14 @@ fn bad(what: impl Into<String>, fix: impl Into<String>) -> Finding {
     }
 }
 
-/// Prints every finding; exits non-zero when no lab can give brokers.
+/// Prints every finding and a verdict: the pre-flight check of a machine. Exits
+/// non-zero when anything needs fixing.
 pub async fn run() -> anyhow::Result<ExitCode> {
     let mut findings = vec![toolchain()];
     findings.push(docker().await);
     findings.extend(native());
     findings.extend(settings());
+    findings.extend(resources());
     let lab = lab::lab().await;
     match &lab {
         Ok(lab) => findings.extend(lab_findings(lab).await),
@@ -49,11 +51,67 @@ pub async fn run() -> anyhow::Result<ExitCode> {
             println!("    fix: {fix}");
         }
     }
-    Ok(if lab.is_ok() {
+    let to_fix = findings.iter().filter(|f| !f.ok).count();
+    Ok(if to_fix == 0 {
+        println!("Ready: this machine can run every check and proof.");
         ExitCode::SUCCESS
     } else {
+        println!(
+            "{to_fix} thing(s) to fix (see `fix:` above), then run `{CLI} doctor` again."
+        );
         ExitCode::FAILURE
     })
+}
+
+/// Memory and disk, against what the lab and a build were measured to take
+/// (see the book's "Room setup").
+fn resources() -> Vec<Finding> {
+    let mut findings = Vec::new();
+    // The four topologies' eight nodes took about 2 GiB resident on the lab.
+    if let Some(mib) = meminfo_mib("MemAvailable:") {
+        findings.push(if mib >= 3 * 1024 {
+            good(format!("memory: {:.1} GiB available", mib as f64 / 1024.0))
+        } else {
+            bad(
+                format!("memory: only {:.1} GiB available", mib as f64 / 1024.0),
+                "the brokers of all four topologies need about 2 GiB, a build 1 more: close programs or start only what a chapter needs (`lab up rabbit kafka`)",
+            )
+        });
+    }
+    // A fresh clone's target dir after the whole suite took 15 GB.
+    if let Some(gib) = free_disk_gib(".") {
+        findings.push(if gib >= 20 {
+            good(format!("disk: {gib} GiB free here"))
+        } else {
+            bad(
+                format!("disk: only {gib} GiB free here"),
+                "a build of every exercise and its checks takes up to 15 GB in target/: free some space",
+            )
+        });
+    }
+    findings
+}
+
+/// A field of /proc/meminfo, in MiB (Linux; elsewhere nothing is said).
+fn meminfo_mib(field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|line| line.starts_with(field))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// Free space on the file system of `dir`, in GiB, as `df` reports it.
+fn free_disk_gib(dir: &str) -> Option<u64> {
+    let output = Command::new("df").args(["-Pk", dir]).output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let kib: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib / 1024 / 1024)
 }
 
 /// The first line a program prints of its version, if it runs.
@@ -83,6 +141,10 @@ fn toolchain() -> Finding {
 async fn docker() -> Finding {
     match lab::select::docker_answers().await {
         Ok(()) => good("Docker answers: the containers lab can start brokers"),
+        // Not a fault when the native lab serves this machine instead.
+        Err(reason) if lab::native_installed() => good(format!(
+            "Docker: not used ({reason}); the native lab serves instead"
+        )),
         Err(reason) => bad(
             format!("Docker: {reason}"),
             format!("start Docker, or use the native lab (`{CLI} lab install`)"),
@@ -110,7 +172,7 @@ fn native() -> Vec<Finding> {
             &["-version"][..],
             "apt-get install openjdk-17-jre-headless",
         ),
-        ("mvn", &["-v"][..], "apt-get install maven"),
+        ("mvn", &["-B", "-v"][..], "apt-get install maven"),
     ];
     for (program, args, fix) in needs {
         findings.push(match version(program, args) {
@@ -142,11 +204,16 @@ async fn lab_findings(lab: &lab::Lab) -> Vec<Finding> {
         let running = nodes.iter().filter(|up| **up).count();
         findings.push(if running == 0 {
             ports(topology)
+        } else if running < nodes.len() {
+            bad(
+                format!(
+                    "{topology}: only {running} of {} nodes running",
+                    nodes.len()
+                ),
+                format!("`{CLI} lab up {}` starts the others", topology.slug()),
+            )
         } else {
-            good(format!(
-                "{topology}: {running} of {} nodes running",
-                nodes.len()
-            ))
+            good(format!("{topology}: {running} of {running} nodes running"))
         });
     }
     findings
