@@ -11,8 +11,8 @@
 //! - Rendered: `book/src/instructors-timings.md` (the table) and
 //!   `book/src/instructors-agendas.md` (the agendas of `book/agendas.toml`, each
 //!   segment's minutes from the table; an agenda over its budget is an error), and
-//!   `book/src/troubleshooting.md` (every error of the lab, the workbook and the
-//!   quiz files, from their types).
+//!   `book/src/troubleshooting.md` (every error of the CLI, the lab, the workbook
+//!   and the quiz files, from their types).
 //!   `cargo xtask check` renders both again and fails if the committed pages differ,
 //!   so the agendas cannot drift from the book.
 
@@ -471,19 +471,23 @@ fn agendas_page(rows: &[Row], timings: &Timings, agendas: &Agendas) -> Result<St
     Ok(page)
 }
 
-/// Every error the lab, the workbook and the quiz files can print, from their types.
+/// Every error the CLI, the lab, the workbook and the quiz files can print, from their types.
 fn troubleshooting_page() -> String {
     let mut page = String::from(
         "<!-- Written by `cargo xtask timings --render` from the error types; do not edit. -->\n\n\
          # Troubleshooting\n\n\
-         Every error the lab, the workbook and the quiz files can print, one line each, \
+         Every error the CLI, the lab, the workbook and the quiz files can print, one line each, \
          with its cause and fix. The page is generated from the error types \
-         (`LabError`, `InfoError`, `QuizError`), so a new error cannot be missing here. \
+         (`CliError`, `LabError`, `InfoError`, `QuizError`), so a new error cannot be missing here. \
          The examples fill in typical names and numbers. `brokerlings` is the CLI: in a \
          clone, `cargo run -p brokerlings --`. Start with `brokerlings doctor`, which \
          checks a machine and prints a fix for each finding.\n",
     );
     let sections = [
+        (
+            "The command line",
+            brokerlings::errors::CliError::troubleshooting(),
+        ),
         ("Brokers and the lab", lab::LabError::troubleshooting()),
         ("The workbook", workbook::InfoError::troubleshooting()),
         ("Quiz and answers files", quiz::QuizError::troubleshooting()),

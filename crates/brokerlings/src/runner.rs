@@ -164,7 +164,10 @@ pub fn build(root: &Path, package: &str) -> Result<Build> {
             });
         }
     }
-    anyhow::bail!("cargo built {package} but named no `check` test binary")
+    Err(brokerlings::errors::CliError::NoCheckBinary {
+        package: package.to_string(),
+    }
+    .into())
 }
 
 /// Runs built checks, bounded by [`check_timeout`].

@@ -65,12 +65,12 @@ impl State {
             format!("setting the unreadable {} aside", path.display())
         })?;
         fresh.save(root)?;
-        anyhow::bail!(
-            "{} could not be read ({problem}); it is kept as {} and a fresh progress file \
-             took its place: run the command again (`brokerlings check --all` recounts what is done)",
-            path.display(),
-            aside.display()
-        )
+        Err(brokerlings::errors::CliError::ProgressUnreadable {
+            path,
+            problem,
+            aside,
+        }
+        .into())
     }
 
     /// Saves the state atomically (write, then rename).

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use brokerlings::errors::CliError;
 use quiz::{Answers, Quiz, Verdict};
 
 /// Grades `file` (default `answers/NAME.toml`), or writes a template to fill in.
@@ -19,10 +20,11 @@ pub fn run(name: &str, file: Option<PathBuf>, template: bool) -> Result<ExitCode
         return write_template(&quiz, &file);
     }
     if !file.exists() {
-        bail!(
-            "no answers file at {}: write one, or start from `cargo run -p brokerlings -- answers {name} --template`",
-            file.display()
-        );
+        return Err(CliError::NoAnswersFile {
+            path: file,
+            name: name.into(),
+        }
+        .into());
     }
     let answers = Answers::load(&file)?;
     for slug in answers
@@ -42,10 +44,10 @@ pub fn run(name: &str, file: Option<PathBuf>, template: bool) -> Result<ExitCode
 /// Writes every question with an empty answer; never overwrites a file.
 fn write_template(quiz: &Quiz, file: &Path) -> Result<ExitCode> {
     if file.exists() {
-        bail!(
-            "{} already exists; not overwriting your answers",
-            file.display()
-        );
+        return Err(CliError::AnswersExist {
+            path: file.to_path_buf(),
+        }
+        .into());
     }
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)

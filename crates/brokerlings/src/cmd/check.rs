@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::runner;
 use crate::spinner::Spinner;
@@ -19,7 +19,7 @@ pub async fn run(name: Option<String>, all: bool) -> Result<ExitCode> {
             .iter()
             .map(|e| e.name.clone())
             .collect(),
-        _ => bail!("give an exercise name or --all"),
+        _ => return Err(brokerlings::errors::CliError::NoNameOrAll.into()),
     };
     let mut pending = 0;
     for name in names {

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use quiz::{Answers, Given, Key, Question, Quiz};
 
 /// Asks every question of `name`'s quiz, explains each answer, saves them all.
@@ -78,7 +78,7 @@ fn ask(
         );
         std::io::stdout().flush()?;
         let Some(line) = lines.next() else {
-            bail!("the quiz ended early: no more input");
+            return Err(brokerlings::errors::CliError::QuizInputEnded.into());
         };
         let line = line?;
         let line = line.trim();

@@ -6,7 +6,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use brokerlings::errors::CliError;
 
 /// A file of the exercise whose content differs from the committed one.
 struct Changed {
@@ -64,7 +65,7 @@ fn changed_files(root: &Path, relative: &Path) -> Result<Vec<Changed>> {
         .output()
         .context("running git (reset restores the committed version of the exercise)")?;
     if !listed.status.success() {
-        bail!("reset needs a git checkout: git ls-files failed");
+        return Err(CliError::NotAGitCheckout.into());
     }
     let mut changed = Vec::new();
     for file in String::from_utf8_lossy(&listed.stdout).lines() {
@@ -74,7 +75,7 @@ fn changed_files(root: &Path, relative: &Path) -> Result<Vec<Changed>> {
             .output()
             .context("running git show")?;
         if !committed.status.success() {
-            bail!("git has no committed version of {file}");
+            return Err(CliError::NotCommitted { file: file.into() }.into());
         }
         let current = std::fs::read(root.join(file)).unwrap_or_default();
         if current != committed.stdout {
@@ -102,10 +103,10 @@ fn backup_dir(root: &Path, name: &str) -> PathBuf {
 /// Asks on the terminal; without one, refuses with the flag that skips the question.
 fn confirmed(name: &str, relative: &Path, files: usize, backup: &Path) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        bail!(
-            "reset would replace your code in {}: pass --yes to do it without asking",
-            relative.display()
-        );
+        return Err(CliError::ResetNeedsYes {
+            path: relative.to_path_buf(),
+        }
+        .into());
     }
     print!(
         "Reset {name}? {files} file(s) go back to the committed version; yours are kept in {}. [y/N] ",

@@ -4,16 +4,14 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 /// Prints a unified diff of the learner's `lib.rs` against the solution's.
 pub fn run(name: &str, force: bool) -> Result<ExitCode> {
     let (workbook, state) = super::open()?;
     let exercise = workbook.exercise(name)?;
     if !force && !state.is_done(name) {
-        bail!(
-            "{name} is not done yet: make its checks pass first (`brokerlings check {name}`), or pass --force"
-        );
+        return Err(brokerlings::errors::CliError::NotDone { name: name.into() }.into());
     }
     let mine = exercise.exercise_dir(&workbook.root).join("src/lib.rs");
     let reference = exercise.solution_dir(&workbook.root).join("src/lib.rs");

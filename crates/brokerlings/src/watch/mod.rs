@@ -13,7 +13,7 @@ mod state;
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use crossterm::{cursor, execute, terminal};
 
 use events::{Event, Events, Key};
@@ -23,9 +23,7 @@ use state::WatchState;
 pub async fn run(manual: bool) -> Result<ExitCode> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        bail!(
-            "watch mode needs a terminal; in scripts use `brokerlings check NAME` or `check --all`"
-        );
+        return Err(brokerlings::errors::CliError::WatchNeedsTerminal.into());
     }
     let (workbook, progress) = crate::cmd::open()?;
     let Some(first) = progress.current(&workbook.info).cloned() else {
