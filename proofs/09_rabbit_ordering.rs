@@ -9,7 +9,7 @@ use anyhow::{Result, ensure};
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
     Acks, Scene, WAIT, arguments, bodies_until_quiet, body, consumers, drain, next,
-    numbered, publish_all, ready, until_ready,
+    numbered, publish_all, ready, until_consumers, until_ready,
 };
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
@@ -21,6 +21,19 @@ const CHAPTER: &str = "09_rabbit_ordering";
 
 /// The consumer program the crash proofs start and kill.
 const CONSUMER: &str = env!("CARGO_BIN_EXE_killable_consumer");
+
+/// Starts consumer A, a process of its own with manual acks: it acks the first
+/// `processes` deliveries and hangs on the next; `prefetch` limits what it holds.
+fn consumer_a(
+    scene: &Scene,
+    processes: &str,
+    prefetch: Option<&str>,
+) -> Result<lab::ClientProcess> {
+    let url = scene.rabbit.amqp_url();
+    let mut args = vec![url, scene.queue.as_str(), "manual", processes, "0"];
+    args.extend(prefetch);
+    Ok(lab::ClientProcess::spawn(CONSUMER, args)?)
+}
 
 /// A scene whose queue has a single active consumer.
 async fn single_active_consumer(prefix: &str) -> Result<Scene> {
@@ -44,22 +57,12 @@ async fn requeue(delivery: &Delivery) -> Result<()> {
     Ok(())
 }
 
-/// Waits until the broker has dropped the consumers of a killed process (and so
-/// put back what it held): `expected` consumers are left.
-async fn until_consumers(scene: &Scene, expected: u32) -> Result<()> {
-    lab::until(
-        Duration::from_secs(10),
-        "the broker to drop the killed consumer",
-        Duration::from_millis(50),
-        || async {
-            consumers(&scene.setup, &scene.queue)
-                .await
-                .map(|n| n == expected)
-                .map_err(|e| lab::LabError::step("counting consumers", format!("{e:#}")))
-        },
-    )
-    .await?;
-    Ok(())
+/// Waits until the broker has dropped the consumer of a killed process (and so
+/// put back what it held): one consumer is left.
+async fn until_one_consumer_left(scene: &Scene) -> Result<()> {
+    let what = "the broker to drop the killed consumer";
+    let timeout = Duration::from_secs(10);
+    until_consumers(&scene.setup, &scene.queue, what, timeout, |n| n == 1).await
 }
 
 proof!(one_consumer_sees_publish_order, async {
@@ -94,7 +97,8 @@ proof!(two_publishing_channels_keep_their_own_order, async {
         publish_all(&a, &scene.queue, &from_a, true),
         publish_all(&b, &scene.queue, &from_b, true)
     );
-    (sent_a?, sent_b?);
+    sent_a?;
+    sent_b?;
     let stored = drain(&scene.setup, &scene.queue).await?;
     ensure!(
         stored.len() == 400,
@@ -192,15 +196,7 @@ proof!(killed_consumer_messages_land_after_the_others, async {
     scene.publish(&sent).await?;
 
     // Consumer A, its own process: prefetch 3, stuck on its first task, no acks.
-    let args = [
-        scene.rabbit.amqp_url(),
-        scene.queue.as_str(),
-        "manual",
-        "0",
-        "0",
-        "3",
-    ];
-    let mut a = lab::ClientProcess::spawn(CONSUMER, args)?;
+    let mut a = consumer_a(&scene, "0", Some("3"))?;
     a.line_containing("stuck on task-1", WAIT).await?;
     until_ready(&scene.setup, &scene.queue, "A to hold 3", WAIT, |n| n == 7).await?;
 
@@ -217,7 +213,7 @@ proof!(killed_consumer_messages_land_after_the_others, async {
         ack(&delivery).await?;
     }
     a.kill().await?;
-    until_consumers(&scene, 1).await?;
+    until_one_consumer_left(&scene).await?;
     for _ in 0..3 {
         let delivery = next(&mut b).await?;
         ensure!(
@@ -276,14 +272,7 @@ proof!(single_active_consumer_takeover_keeps_order, async {
     scene.publish(&sent).await?;
 
     // Consumer A, its own process: processes (and acks) two, stuck on the third.
-    let args = [
-        scene.rabbit.amqp_url(),
-        scene.queue.as_str(),
-        "manual",
-        "2",
-        "0",
-    ];
-    let mut a = lab::ClientProcess::spawn(CONSUMER, args)?;
+    let mut a = consumer_a(&scene, "2", None)?;
     a.line_containing("stuck on task-3", WAIT).await?;
     // Consumer B subscribes too, and waits.
     let (_channel, mut b) = scene.consumer(None, Acks::Manual).await?;
@@ -294,7 +283,7 @@ proof!(single_active_consumer_takeover_keeps_order, async {
     );
 
     a.kill().await?;
-    until_consumers(&scene, 1).await?;
+    until_one_consumer_left(&scene).await?;
     let mut order = Vec::new();
     for _ in 0..4 {
         let delivery = next(&mut b).await?;

@@ -133,6 +133,34 @@ impl Workers {
     }
 }
 
+/// Where each check starts: a connection to the lab's RabbitMQ, and the shard
+/// queues your `declare_shards` made, under a fresh prefix.
+struct Shards {
+    /// Held for the whole check: it keeps fault experiments off this broker.
+    _rabbit: lab::Rabbit,
+    connection: Connection,
+    setup: Channel,
+    prefix: String,
+    queues: Vec<String>,
+}
+
+impl Shards {
+    async fn declare() -> anyhow::Result<Shards> {
+        let rabbit = lab::rabbit().await?;
+        let connection = rabbit.connect().await?;
+        let setup = connection.create_channel().await?;
+        let prefix = lab::unique_name("accounts");
+        let queues = declare_shards(&setup, &prefix).await?;
+        Ok(Shards {
+            _rabbit: rabbit,
+            connection,
+            setup,
+            prefix,
+            queues,
+        })
+    }
+}
+
 /// The first key whose events were not processed as 1, 2 .. `per_key`, each
 /// once, and the order they were processed in.
 fn first_out_of_order(
@@ -153,23 +181,19 @@ fn first_out_of_order(
 #[tokio::test]
 async fn each_key_stays_in_one_queue_in_publish_order() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "publishing events of 12 keys in two batches", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let prefix = lab::unique_name("accounts");
-        declare_shards(&setup, &prefix).await?;
+        let shards = Shards::declare().await?;
         // Two batches, from two channels: events 1-3 of each key, then 4-6.
         let sent = events(12, 6);
         let (first, second): (Vec<Event>, Vec<Event>) =
             sent.iter().cloned().partition(|e| e.seq <= 3);
         for batch in [first, second] {
-            let channel = connection.create_channel().await?;
-            publish_events(&channel, &prefix, &batch).await?;
+            let channel = shards.connection.create_channel().await?;
+            publish_events(&channel, &shards.prefix, &batch).await?;
         }
 
         let mut queue_of: BTreeMap<String, BTreeMap<usize, Vec<u32>>> = BTreeMap::new();
         for shard in 0..SHARDS {
-            for body in drain(&setup, &shard_queue(&prefix, shard)).await? {
+            for body in drain(&shards.setup, &shard_queue(&shards.prefix, shard)).await? {
                 let event = Event::parse(body.as_bytes())?;
                 let queues = queue_of.entry(event.key).or_default();
                 queues.entry(shard).or_default().push(event.seq);
@@ -218,13 +242,9 @@ async fn each_key_stays_in_one_queue_in_publish_order() -> anyhow::Result<()> {
 #[tokio::test]
 async fn two_workers_per_queue_keep_each_key_in_order() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "two workers per queue processed 48 events", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let prefix = lab::unique_name("accounts");
-        let queues = declare_shards(&setup, &prefix).await?;
+        let shards = Shards::declare().await?;
         let sent = events(6, 8);
-        publish_events(&setup, &prefix, &sent).await?;
+        publish_events(&shards.setup, &shards.prefix, &sent).await?;
 
         let processed = Processed::default();
         let slow_on_odd = {
@@ -242,7 +262,8 @@ async fn two_workers_per_queue_keep_each_key_in_order() -> anyhow::Result<()> {
                 }
             })
         };
-        let mut workers = Workers::start(&connection, &queues, 2, &slow_on_odd).await?;
+        let (connection, queues) = (&shards.connection, &shards.queues);
+        let mut workers = Workers::start(connection, queues, 2, &slow_on_odd).await?;
         let finished = processed.until_all(&sent, Duration::from_secs(30)).await;
         if let Some(failure) = workers.failure().await {
             anyhow::bail!("{failure}");
@@ -273,13 +294,9 @@ async fn two_workers_per_queue_keep_each_key_in_order() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_failed_event_is_retried_before_the_next() -> anyhow::Result<()> {
     lab::check(CHECK_TIMEOUT, "a worker retried failed events", async {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let prefix = lab::unique_name("accounts");
-        let queues = declare_shards(&setup, &prefix).await?;
+        let shards = Shards::declare().await?;
         let sent = events(3, 6);
-        publish_events(&setup, &prefix, &sent).await?;
+        publish_events(&shards.setup, &shards.prefix, &sent).await?;
 
         let processed = Processed::default();
         let failed_once: Arc<Mutex<HashSet<Event>>> = Arc::default();
@@ -300,7 +317,8 @@ async fn a_failed_event_is_retried_before_the_next() -> anyhow::Result<()> {
                 }
             })
         };
-        let mut workers = Workers::start(&connection, &queues, 1, &fails_once_on_3).await?;
+        let (connection, queues) = (&shards.connection, &shards.queues);
+        let mut workers = Workers::start(connection, queues, 1, &fails_once_on_3).await?;
         let finished = processed.until_all(&sent, Duration::from_secs(5)).await;
         if let Some(failure) = workers.failure().await {
             anyhow::bail!("{failure}");
@@ -319,8 +337,8 @@ async fn a_failed_event_is_retried_before_the_next() -> anyhow::Result<()> {
             panic!(
                 "the events of {key} were processed in the order {seen:?}: the failed event \
                  was requeued to the head of the queue, but the events after it had already \
-                 been handed to the consumer (prefetch above 1) and went first. Use a \
-                 prefetch of 1, or retry the event in place ({REQUEUE})"
+                 been handed to the consumer (a prefetch larger than one) and went first. Use \
+                 a prefetch of one, or retry the event in place ({REQUEUE})"
             );
         }
         Ok(())
