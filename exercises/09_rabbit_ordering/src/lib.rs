@@ -14,8 +14,9 @@
 //!
 //! The checks in `tests/check.rs` publish numbered events of several keys, run
 //! two workers per queue with a handler that is slow on some events and fails on
-//! others, and look at the order in which each key's events were processed. Run
-//! them with:
+//! others, kill a worker process (`src/bin/ordering_worker.rs`) with SIGKILL in
+//! the middle of a stream, and look at the order in which each key's events were
+//! processed. Run them with:
 //!
 //! ```text
 //! cargo test -p exercise_09_rabbit_ordering

@@ -14,7 +14,7 @@ use lab::rabbitmq::steps::drain;
 use lapin::{Channel, Connection};
 use rabbit_ordering::{
     Event, Handler, SHARDS, declare_shards, handler, process_shard, publish_events,
-    shard_queue,
+    shard_of, shard_queue,
 };
 use tokio::task::JoinHandle;
 
@@ -25,8 +25,21 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 const SHARDING: &str = "see ch09 'Per-key order: one queue per shard'";
 /// Where chapter 9 explains single active consumer and one event at a time.
 const ONE_AT_A_TIME: &str = "see ch09 'Single active consumer'";
+/// Where chapter 9 explains a crash and single active consumer's takeover.
+const CRASH: &str = "see ch09 'Several consumers, and a crash'";
 /// Where chapter 9 explains how a requeue reorders.
 const REQUEUE: &str = "see ch09 'Requeue and prefetch'";
+
+/// The worker program of the package under test: the exercise builds
+/// `ordering_worker`, the solution `solution_ordering_worker` (distinct names, so
+/// neither can run the other's).
+const WORKER: &str = match option_env!("CARGO_BIN_EXE_ordering_worker") {
+    Some(path) => path,
+    None => match option_env!("CARGO_BIN_EXE_solution_ordering_worker") {
+        Some(path) => path,
+        None => panic!("the package under test builds the worker program"),
+    },
+};
 
 /// `per_key` events of each of `keys` accounts: all of account-1's, then
 /// account-2's, ... (so consecutive messages of a queue share a key).
@@ -137,7 +150,7 @@ impl Workers {
 /// queues your `declare_shards` made, under a fresh prefix.
 struct Shards {
     /// Held for the whole check: it keeps fault experiments off this broker.
-    _rabbit: lab::Rabbit,
+    rabbit: lab::Rabbit,
     connection: Connection,
     setup: Channel,
     prefix: String,
@@ -152,7 +165,7 @@ impl Shards {
         let prefix = lab::unique_name("accounts");
         let queues = declare_shards(&setup, &prefix).await?;
         Ok(Shards {
-            _rabbit: rabbit,
+            rabbit,
             connection,
             setup,
             prefix,
@@ -341,6 +354,70 @@ async fn a_failed_event_is_retried_before_the_next() -> anyhow::Result<()> {
                  a prefetch of one, or retry the event in place ({REQUEUE})"
             );
         }
+        Ok(())
+    })
+    .await
+}
+
+/// A crash: the active worker of a queue (its own process) is killed with SIGKILL
+/// while it holds event 4 unacknowledged; the standby, subscribed all along,
+/// takes over. Between them the key's events are processed 1, 2 ... 6, in order:
+/// the standby received nothing while the first worker was active, and event 4
+/// comes back to the head of the queue.
+#[tokio::test]
+async fn a_standby_takes_over_in_order_when_the_worker_is_killed() -> anyhow::Result<()> {
+    lab::check(CHECK_TIMEOUT, "killing the active worker of a queue", async {
+        let shards = Shards::declare().await?;
+        let sent = events(1, 6);
+        publish_events(&shards.setup, &shards.prefix, &sent).await?;
+        let queue = shard_queue(&shards.prefix, shard_of("account-1"));
+
+        let args = [shards.rabbit.amqp_url(), queue.as_str(), "account-1#4"];
+        let mut first = lab::ClientProcess::spawn(WORKER, args)?;
+        first
+            .line_containing("stuck on account-1#4", Duration::from_secs(30))
+            .await?;
+        let processed = Processed::default();
+        let record = {
+            let processed = processed.clone();
+            handler(move |event: Event| {
+                let processed = processed.clone();
+                async move {
+                    processed.record(event);
+                    Ok(())
+                }
+            })
+        };
+        let standby = std::slice::from_ref(&queue);
+        let mut workers = Workers::start(&shards.connection, standby, 1, &record).await?;
+        // Time for a standby that is not standing by to take events 5 and 6.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let by_first: Vec<u32> = first
+            .lines_seen()
+            .iter()
+            .filter_map(|line| line.strip_prefix("processed account-1#"))
+            .filter_map(|seq| seq.parse().ok())
+            .collect();
+        first.kill().await?;
+        let left: Vec<Event> = sent
+            .iter()
+            .filter(|e| !by_first.contains(&e.seq))
+            .cloned()
+            .collect();
+        let finished = processed.until_all(&left, Duration::from_secs(10)).await;
+        if let Some(failure) = workers.failure().await {
+            anyhow::bail!("{failure}");
+        }
+        workers.stop().await;
+        let by_standby: Vec<u32> = processed.all().iter().map(|e| e.seq).collect();
+        let seen = [by_first.clone(), by_standby.clone()].concat();
+        assert!(
+            finished && seen == [1, 2, 3, 4, 5, 6],
+            "account-1's events were processed as {by_first:?} by the worker that was killed, \
+             then {by_standby:?} by the standby: the standby must receive nothing while the \
+             first worker is active (single active consumer), and then the killed worker's \
+             unacknowledged event first ({CRASH})"
+        );
         Ok(())
     })
     .await

@@ -1,6 +1,6 @@
 //! Wrong: the shard queues are declared without `x-single-active-consumer`, so the
 //! two workers of a queue compete for its events and process one key's events at once.
-//! Caught by: two_workers_per_queue_keep_each_key_in_order
+//! Caught by: two_workers_per_queue_keep_each_key_in_order, a_standby_takes_over_in_order_when_the_worker_is_killed
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
