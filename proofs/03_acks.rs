@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Result;
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, Scene, WAIT, body, consume, consumers, durable_queue, next, numbered, ready,
-    until_ready,
+    Acks, Scene, WAIT, body, consume, durable_queue, next, numbered, ready,
+    until_consumers, until_ready,
 };
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::{Channel, Consumer};
@@ -95,18 +95,9 @@ proof!(auto_ack_consumer_killed_loses_messages, async {
 
     // Count once the broker has noticed the consumer is gone: from then on, any
     // message it still held for it would have been put back.
-    lab::until(
-        Duration::from_secs(10),
-        "the broker to drop the killed consumer",
-        Duration::from_millis(50),
-        || async {
-            consumers(&scene.setup, &scene.queue)
-                .await
-                .map(|n| n == 0)
-                .map_err(|e| lab::LabError::step("counting consumers", format!("{e:#}")))
-        },
-    )
-    .await?;
+    let what = "the broker to drop the killed consumer";
+    let timeout = Duration::from_secs(10);
+    until_consumers(&scene.setup, &scene.queue, what, timeout, |n| n == 0).await?;
     let left = ready(&scene.setup, &scene.queue).await? as usize;
     let lost = sent.len() - processed - left;
     println!("processed {processed}, left in the queue {left}, lost {lost}");

@@ -404,14 +404,37 @@ pub async fn until_ready(
     timeout: Duration,
     want: impl Fn(u32) -> bool,
 ) -> Result<()> {
+    until_count(what, timeout, || ready(channel, queue), want).await
+}
+
+/// Waits (bounded by `timeout`) until what `count` counts satisfies `want`.
+async fn until_count<Counted: Future<Output = Result<u32>>>(
+    what: &str,
+    timeout: Duration,
+    count: impl Fn() -> Counted,
+    want: impl Fn(u32) -> bool,
+) -> Result<()> {
     crate::until(timeout, what, Duration::from_millis(50), || async {
-        ready(channel, queue)
+        count()
             .await
             .map(&want)
             .map_err(|e| crate::LabError::step("counting", format!("{e:#}")))
     })
     .await?;
     Ok(())
+}
+
+/// Waits (bounded by `timeout`) until the number of consumers of `queue`
+/// satisfies `want`: e.g. until the broker has dropped the consumer of a killed
+/// process, and so put back what it held. `what` says what was expected.
+pub async fn until_consumers(
+    channel: &Channel,
+    queue: &str,
+    what: &str,
+    timeout: Duration,
+    want: impl Fn(u32) -> bool,
+) -> Result<()> {
+    until_count(what, timeout, || consumers(channel, queue), want).await
 }
 
 /// Who acknowledges a consumer's deliveries.
