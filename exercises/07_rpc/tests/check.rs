@@ -50,7 +50,8 @@ async fn start_server(scene: &Scene) -> anyhow::Result<Channel> {
 async fn until_serving(scene: &Scene, count: u32) -> anyhow::Result<()> {
     lab::until(
         Duration::from_secs(10),
-        "the server(s) to consume from the request queue",
+        "your server to consume from the request queue (`serve` declares it, sets the \
+         prefetch, then calls `basic_consume`)",
         Duration::from_millis(50),
         || async {
             consumers(&scene.setup, &scene.queue)
@@ -119,14 +120,20 @@ async fn the_server_replies_to_reply_to_with_the_correlation_id() -> anyhow::Res
                 String::from_utf8_lossy(&reply.data).into_owned(),
             );
         }
-        let expected: BTreeMap<String, String> = words
+        let wrong: Vec<String> = words
             .iter()
             .enumerate()
-            .map(|(i, word)| (format!("check-{i}"), word.to_uppercase()))
+            .filter(|(i, word)| answers.get(&format!("check-{i}")) != Some(&word.to_uppercase()))
+            .map(|(i, word)| format!("{word} (check-{i})"))
             .collect();
-        assert_eq!(
-            answers, expected,
-            "each reply must carry its request's `correlation_id` (correlation id => answer) ({REPLY})"
+        anyhow::ensure!(
+            wrong.is_empty(),
+            "{} of {} replies did not carry their request's `correlation_id`: no reply with \
+             the id of {wrong:?}, but replies for {:?}; copy each request's `correlation_id` \
+             into its reply ({REPLY})",
+            wrong.len(),
+            words.len(),
+            answers.keys().collect::<Vec<_>>()
         );
         Ok(())
     })
