@@ -4,8 +4,8 @@
 //!
 //! The clients here are raw lapin: a channel consuming from direct reply-to
 //! (`amq.rabbitmq.reply-to`) that publishes requests naming it as `reply_to`. The
-//! crash proof kills a real server process (`src/bin/killable_consumer.rs`) with
-//! SIGKILL.
+//! crash proofs kill real server processes (`src/bin/killable_consumer.rs`,
+//! `src/bin/replying_server.rs`) with SIGKILL.
 
 use std::time::Duration;
 
@@ -25,6 +25,9 @@ const CHAPTER: &str = "07_rpc";
 
 /// The consumer program the crash proof starts and kills, as a server.
 const CONSUMER: &str = env!("CARGO_BIN_EXE_killable_consumer");
+
+/// The server program that replies, then is killed before it acks.
+const REPLYING_SERVER: &str = env!("CARGO_BIN_EXE_replying_server");
 
 /// The pseudo-queue of direct reply-to.
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
@@ -218,8 +221,17 @@ proof!(expired_request_is_never_served, async {
     let scene = Scene::new("requests").await?;
     let client = scene.connection.create_channel().await?;
     let _replies = reply_consumer(&client).await?;
-    request(&client, &scene.queue, "stale", "call-1", Some(300)).await?;
-    // With no consumer at all, the broker drops the request once it expires.
+    request(&client, &scene.queue, "stale", "call-1", Some(1000)).await?;
+    // The request is in the queue (a publish without confirms may not be, yet)...
+    until_ready(
+        &scene.setup,
+        &scene.queue,
+        "the request to be in the queue",
+        Duration::from_secs(10),
+        |n| n == 1,
+    )
+    .await?;
+    // ...and with no consumer at all, the broker drops it once it expires.
     until_ready(
         &scene.setup,
         &scene.queue,
@@ -317,4 +329,49 @@ proof!(direct_reply_to_refuses_manual_acks, async {
         "the broker closes the channel"
     );
     Ok(error.contains("PRECONDITION_FAILED") || error.contains("406"))
+});
+
+proof!(server_killed_after_replying_answers_twice, async {
+    let scene = Scene::new("requests").await?;
+    let client = scene.connection.create_channel().await?;
+    let mut replies = reply_consumer(&client).await?;
+    request(&client, &scene.queue, "twice", "call-1", None).await?;
+
+    // A server that replies (and has the broker's confirm of the reply), then is
+    // killed before it acks the request.
+    let args = [scene.rabbit.amqp_url(), scene.queue.as_str()];
+    let mut server = lab::ClientProcess::spawn(REPLYING_SERVER, args)?;
+    server
+        .line_containing("replied to twice, not acked", Duration::from_secs(10))
+        .await?;
+    server.kill().await?;
+    // The request is back in the queue; a second server answers it again.
+    let _second = start_server(&scene, Duration::ZERO).await?;
+
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let reply = next(&mut replies).await?;
+        answers.push(format!("{} {}", correlation_id(&reply), body(&reply)));
+    }
+    // Any third reply would come at once: the second server has acked by now.
+    until_ready(
+        &scene.setup,
+        &scene.queue,
+        "the request to be done",
+        Duration::from_secs(10),
+        |n| n == 0,
+    )
+    .await?;
+    while let Ok(Some(reply)) =
+        tokio::time::timeout(Duration::from_millis(300), replies.next()).await
+    {
+        let reply = reply?;
+        answers.push(format!("{} {}", correlation_id(&reply), body(&reply)));
+    }
+    println!("replies the client got: {answers:?}");
+    ensure!(
+        answers.iter().all(|answer| answer == "call-1 TWICE"),
+        "every reply answers the one call"
+    );
+    Ok(answers.len())
 });

@@ -213,7 +213,7 @@ async fn a_late_reply_is_not_handed_to_the_next_call() -> anyhow::Result<()> {
         let _server = start_server(&scene).await?;
         until_serving(&scene, 1).await?;
         let client = RpcClient::connect(&scene.connection).await?;
-        let first = client.call(&scene.queue, "slow:late", SLOW / 5).await;
+        let first = client.call(&scene.queue, "slow:late", SLOW / 2).await;
         assert!(
             matches!(first, Err(CallError::TimedOut(_))),
             "a call with a timeout shorter than the server takes should time out, not return \
