@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use futures::StreamExt;
 use lab::rabbitmq::steps::{
-    Acks, Scene, body, confirm_mode, consume, consumers, next, until_ready,
+    self, Acks, Scene, body, confirm_mode, consume, next, until_ready,
 };
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
@@ -115,19 +115,10 @@ async fn start_server(scene: &Scene, delay: Duration) -> Result<Channel> {
 
 /// Waits until `count` consumers read the scene's queue.
 async fn until_consumers(scene: &Scene, count: u32) -> Result<()> {
-    lab::until(
-        Duration::from_secs(10),
-        "the servers to consume from the request queue",
-        Duration::from_millis(20),
-        || async {
-            consumers(&scene.setup, &scene.queue)
-                .await
-                .map(|n| n == count)
-                .map_err(|e| lab::LabError::step("counting consumers", format!("{e:#}")))
-        },
-    )
-    .await?;
-    Ok(())
+    let what = "the servers to consume from the request queue";
+    let timeout = Duration::from_secs(10);
+    steps::until_consumers(&scene.setup, &scene.queue, what, timeout, |n| n == count)
+        .await
 }
 
 proof!(unacked_request_goes_to_another_server, async {

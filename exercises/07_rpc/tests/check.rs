@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lab::rabbitmq::steps::{Scene, consumers};
+use lab::rabbitmq::steps::{Scene, until_consumers};
 use lapin::options::{BasicConsumeOptions, BasicPublishOptions};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
@@ -48,20 +48,10 @@ async fn start_server(scene: &Scene) -> anyhow::Result<Channel> {
 
 /// Waits until `count` servers consume from the scene's queue.
 async fn until_serving(scene: &Scene, count: u32) -> anyhow::Result<()> {
-    lab::until(
-        Duration::from_secs(10),
-        "your server to consume from the request queue (`serve` declares it, sets the \
-         prefetch, then calls `basic_consume`)",
-        Duration::from_millis(50),
-        || async {
-            consumers(&scene.setup, &scene.queue)
-                .await
-                .map(|n| n >= count)
-                .map_err(|e| lab::LabError::step("counting consumers", format!("{e:#}")))
-        },
-    )
-    .await?;
-    Ok(())
+    let what = "your server to consume from the request queue (`serve` declares it, \
+                sets the prefetch, then calls `basic_consume`)";
+    let timeout = Duration::from_secs(10);
+    until_consumers(&scene.setup, &scene.queue, what, timeout, |n| n >= count).await
 }
 
 /// The server answers requests the check makes by hand, each to the `reply_to` it

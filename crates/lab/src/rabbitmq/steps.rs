@@ -414,6 +414,26 @@ pub async fn until_ready(
     Ok(())
 }
 
+/// Waits (bounded by `timeout`) until the number of consumers of `queue` satisfies
+/// `want` (e.g. a server has subscribed, or the broker has dropped a killed one);
+/// `what` says what was expected if it never does.
+pub async fn until_consumers(
+    channel: &Channel,
+    queue: &str,
+    what: &str,
+    timeout: Duration,
+    want: impl Fn(u32) -> bool,
+) -> Result<()> {
+    crate::until(timeout, what, Duration::from_millis(50), || async {
+        consumers(channel, queue)
+            .await
+            .map(&want)
+            .map_err(|e| crate::LabError::step("counting consumers", format!("{e:#}")))
+    })
+    .await?;
+    Ok(())
+}
+
 /// Who acknowledges a consumer's deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acks {
