@@ -8,7 +8,8 @@
 //!   [`lab::kafka::steps`]), shared with the exercise checks.
 //! - `src/bin/killable_consumer.rs`, `src/bin/kafka_crash_consumer.rs`: consumers
 //!   run as their own processes, so a proof can kill them for real (see
-//!   [`lab::ClientProcess`]).
+//!   [`lab::ClientProcess`]); `src/bin/replying_server.rs`: an RPC server that
+//!   replies, then is killed before it acks (chapter 7).
 
 use std::future::Future;
 use std::path::PathBuf;
