@@ -7,10 +7,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
-use lab::rabbitmq::steps::{Acks, body, consume, publish_each, ready};
+use lab::rabbitmq::steps::{Acks, Death, body, consume, publish_each, ready, x_death};
 use lapin::message::Delivery;
 use lapin::options::BasicGetOptions;
-use lapin::types::AMQPValue;
 use lapin::{Channel, Connection, Consumer};
 use scheduling::{
     DELAYS, Fate, MAX_ATTEMPTS, Worker, dead_queue, declare_ladder, new_job,
@@ -149,33 +148,6 @@ async fn a_failed_job_comes_back_after_each_rungs_delay() -> anyhow::Result<()> 
     .await
 }
 
-/// The `x-death` entries of `message` as (queue, reason, count).
-fn deaths(message: &Delivery) -> Vec<(String, String, i64)> {
-    let Some(headers) = message.properties.headers() else {
-        return Vec::new();
-    };
-    let Some(AMQPValue::FieldArray(entries)) = headers.inner().get("x-death") else {
-        return Vec::new();
-    };
-    let field = |entry: &lapin::types::FieldTable, key: &str| match entry.inner().get(key)
-    {
-        Some(AMQPValue::LongString(text)) => text.to_string(),
-        _ => String::new(),
-    };
-    let mut found = Vec::new();
-    for entry in entries.as_slice() {
-        if let AMQPValue::FieldTable(entry) = entry {
-            let count = match entry.inner().get("count") {
-                Some(AMQPValue::LongLongInt(count)) => *count,
-                _ => 0,
-            };
-            found.push((field(entry, "queue"), field(entry, "reason"), count));
-        }
-    }
-    found.sort();
-    found
-}
-
 /// A poison job (it fails every time) is tried exactly MAX_ATTEMPTS times, each
 /// try by a new worker (as after restarts, or in a pool), and then waits in the
 /// dead-letter queue with its history in `x-death`: the expiries of the ladder and
@@ -224,15 +196,19 @@ async fn a_poison_job_is_buried_after_max_attempts_whoever_tried_it() -> anyhow:
             .basic_get(dead_queue(&jobs.jobs).as_str().into(), BasicGetOptions { no_ack: true })
             .await?
             .context("the dead-letter queue had the job a moment ago")?;
-        let history = deaths(&message.delivery);
+        let mut history = x_death(&message.delivery);
+        history.sort();
+        let death = |queue: String, reason: &str| Death {
+            queue,
+            reason: reason.to_string(),
+            count: 1,
+        };
         let last_rung = scheduling::rung_queue(&jobs.jobs, DELAYS.len() - 1);
-        let wanted = vec![
-            (jobs.jobs.clone(), "rejected".to_string(), 1),
-            (last_rung, "expired".to_string(), 1),
-        ];
+        let mut wanted = vec![death(jobs.jobs.clone(), "rejected"), death(last_rung, "expired")];
+        wanted.sort();
         ensure!(
             history == wanted,
-            "the buried job's x-death is {history:?} (queue, reason, count); a job that came back from the last rung \
+            "the buried job's x-death is {history:?}; a job that came back from the last rung \
              and was then rejected for good shows {wanted:?}: reject the last try without requeue, so the work queue \
              dead-letters it ({POISON})"
         );
