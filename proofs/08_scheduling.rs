@@ -162,7 +162,7 @@ proof!(quorum_queue_default_delivery_limit, async {
     let mut last_count = None;
     // Reject with requeue until the queue stops giving it back.
     while ready(&channel, &dead).await? == 0 {
-        let Ok(Some(delivery)) = tokio::time::timeout(Duration::from_secs(2), {
+        let Ok(Some(delivery)) = tokio::time::timeout(Duration::from_millis(200), {
             use futures::StreamExt;
             consumer.next()
         })

@@ -129,7 +129,7 @@ async fn a_failed_job_comes_back_after_each_rungs_delay() -> anyhow::Result<()> 
             let waited = pair[1] - pair[0];
             ensure!(
                 waited + SLACK >= DELAYS[rung],
-                "try {} came back {} ms after try {} failed, but rung {rung} of the ladder waits {} ms: \
+                "try {} arrived {} ms after try {}, but rung {rung} of the ladder waits {} ms: \
                  a failed job must wait in the queue of its rung, whose TTL dead-letters it back to the work queue, \
                  not be requeued at once ({LADDER})",
                 rung + 2,

@@ -162,17 +162,8 @@ impl Worker {
             return Ok(Fate::Done);
         }
         let tried = attempts(&self.jobs, delivery);
-        if tried >= MAX_ATTEMPTS {
-            // Rejected without requeue: the work queue dead-letters it to the
-            // dead-letter queue, and its x-death says why and how often.
-            delivery
-                .reject(BasicRejectOptions { requeue: false })
-                .await?;
-            return Ok(Fate::Buried);
-        }
-        // The n-th failure waits in rung n - 1. Publish the copy (confirmed)
-        // before the ack, or a crash in between would lose the job.
-        let rung = tried as usize - 1;
+        // Every failure is retried: after the last rung, the last rung again.
+        let rung = (tried as usize - 1).min(DELAYS.len() - 1);
         self.channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
