@@ -528,3 +528,57 @@ pub async fn message_ids(
     }
     Ok(times)
 }
+
+/// One entry of a dead-lettered message's `x-death` header: the broker adds one
+/// per (queue, reason) the message was dead-lettered from, and counts repeats.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Death {
+    /// The queue it was dead-lettered from.
+    pub queue: String,
+    /// Why: `expired`, `rejected`, `maxlen` or `delivery_limit`.
+    pub reason: String,
+    /// How many times, from this queue for this reason.
+    pub count: i64,
+}
+
+/// The `x-death` entries of `delivery`, in the broker's order (most recent
+/// first); empty if it was never dead-lettered.
+pub fn x_death(delivery: &Delivery) -> Vec<Death> {
+    let Some(headers) = delivery.properties.headers() else {
+        return Vec::new();
+    };
+    let Some(AMQPValue::FieldArray(entries)) = headers.inner().get("x-death") else {
+        return Vec::new();
+    };
+    let text = |entry: &FieldTable, key: &str| match entry.inner().get(key) {
+        Some(AMQPValue::LongString(text)) => text.to_string(),
+        _ => String::new(),
+    };
+    entries
+        .as_slice()
+        .iter()
+        .filter_map(|entry| match entry {
+            AMQPValue::FieldTable(entry) => Some(Death {
+                queue: text(entry, "queue"),
+                reason: text(entry, "reason"),
+                count: match entry.inner().get("count") {
+                    Some(AMQPValue::LongLongInt(count)) => *count,
+                    _ => 0,
+                },
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `x-delivery-count` header a quorum queue puts on a redelivery (how many
+/// times it was delivered before), or `None` on a first delivery.
+pub fn delivery_count(delivery: &Delivery) -> Option<i64> {
+    let headers = delivery.properties.headers().as_ref()?;
+    match headers.inner().get("x-delivery-count")? {
+        AMQPValue::LongLongInt(n) => Some(*n),
+        AMQPValue::LongInt(n) => Some(i64::from(*n)),
+        AMQPValue::LongUInt(n) => Some(i64::from(*n)),
+        _ => None,
+    }
+}
