@@ -5,7 +5,7 @@
 //! | `BROKERLINGS_AMQP_URL` | single RabbitMQ node | `amqp://guest:guest@127.0.0.1:5672/%2f` |
 //! | `BROKERLINGS_AMQP_CLUSTER_URLS` | 3 RabbitMQ nodes, comma-separated | ports 5673, 5674, 5675 |
 //! | `BROKERLINGS_KAFKA_BOOTSTRAP` | single Kafka node | `127.0.0.1:9092` |
-//! | `BROKERLINGS_KAFKA_CLUSTER_BOOTSTRAP` | 3 Kafka nodes, comma-separated | ports 19092, 29092, 39092 |
+//! | `BROKERLINGS_KAFKA_CLUSTER_BOOTSTRAP` | 3 Kafka nodes, comma-separated | ports 19092, 29092, 31092 |
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -233,7 +233,7 @@ mod tests {
         );
         assert_eq!(
             native["controller.quorum.voters"],
-            "1@127.0.0.1:19093,2@127.0.0.1:29093,3@127.0.0.1:39093"
+            "1@127.0.0.1:19093,2@127.0.0.1:29093,3@127.0.0.1:31093"
         );
         assert_eq!(native["min.insync.replicas"], "2");
         let docker = properties_map(
