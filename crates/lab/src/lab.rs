@@ -94,7 +94,7 @@ impl Lab {
             .await
             .into_iter()
             .collect::<Result<Vec<()>>>()?;
-        let waits = topology.nodes().map(|node| self.wait_ready(node));
+        let waits = topology.nodes().map(|node| self.wait_ready(node, true));
         join_all(waits)
             .await
             .into_iter()
@@ -105,7 +105,9 @@ impl Lab {
         Ok(topology.nodes().map(NodeLayout::endpoint).collect())
     }
 
-    /// Starts one node on its existing data and waits until it answers.
+    /// Starts one node on its existing data and waits until it answers as a member of
+    /// its cluster (not until the whole cluster does: a fault experiment may start
+    /// one node while another is still down).
     pub(crate) async fn start_node(&self, node: NodeLayout) -> Result<()> {
         if !self.backend.running(node).await {
             for port in node.host_ports() {
@@ -113,7 +115,7 @@ impl Lab {
             }
             self.backend.start(node).await?;
         }
-        self.wait_ready(node).await
+        self.wait_ready(node, false).await
     }
 
     /// Stops one node: cleanly, or with SIGKILL when `kill`.
@@ -138,8 +140,9 @@ impl Lab {
         }
     }
 
-    /// Waits until `node` answers its clients; fails at once if it stopped running.
-    async fn wait_ready(&self, node: NodeLayout) -> Result<()> {
+    /// Waits until `node` answers its clients (`whole`: and sees its whole cluster);
+    /// fails at once if it stopped running.
+    async fn wait_ready(&self, node: NodeLayout, whole: bool) -> Result<()> {
         let endpoint = node.endpoint();
         let what = format!("{node} to answer at {endpoint}");
         let ready = crate::until(
@@ -153,7 +156,11 @@ impl Lab {
                         format!("it stopped; {}", self.backend.log_hint(node)),
                     ));
                 }
-                endpoint.answers(node.topology.size()).await
+                if whole {
+                    endpoint.answers(node.topology.size()).await
+                } else {
+                    endpoint.answers_as(node.number).await
+                }
             },
         )
         .await;
