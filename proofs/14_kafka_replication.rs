@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use lab::kafka::steps::{
-    FAILOVER, Partition, numbered, read_values, start_and_resync, until_partition,
-    watermarks,
+    FAILOVER, Partition, numbered, read_values, replicated_topic, start_and_resync,
+    until_partition, watermarks,
 };
 use proofs::proof;
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
@@ -17,26 +17,6 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 const CHAPTER: &str = "14_kafka_replication";
-
-/// A new topic of one partition on all three nodes, `min.insync.replicas=2` (the
-/// lab's broker default, set on the topic so the experiment says it), once its
-/// ISR holds all three; returns its name and state.
-async fn replicated_topic(cluster: &lab::Kafka) -> Result<(String, Partition)> {
-    let topic = lab::unique_name("payments");
-    cluster
-        .create_topic_with(&topic, 1, 3, &[("min.insync.replicas", "2")])
-        .await?;
-    let state = until_partition(
-        cluster,
-        &topic,
-        0,
-        FAILOVER,
-        "a new topic with a leader and all three replicas in sync",
-        |p| p.leader.is_some() && p.fully_in_sync(),
-    )
-    .await?;
-    Ok((topic, state))
-}
 
 /// A producer with `acks` and a delivery timeout of `timeout_ms`.
 fn producer(cluster: &lab::Kafka, acks: &str, timeout_ms: u64) -> Result<FutureProducer> {
@@ -113,7 +93,7 @@ proof!(unclean_election_is_off_by_default, async {
 
 proof!(acks_all_loses_nothing_when_the_leader_dies, async {
     let cluster = lab::kafka_cluster_with_faults().await?;
-    let (topic, before) = replicated_topic(&cluster).await?;
+    let (topic, before) = replicated_topic(&cluster, "payments", &[]).await?;
     let leader = before.leader.context("a leader")?;
     let producer = producer(&cluster, "all", 60_000)?;
     let values = numbered("payment", 20);
@@ -154,7 +134,7 @@ proof!(acks_all_loses_nothing_when_the_leader_dies, async {
 
 proof!(two_of_three_down, async {
     let cluster = lab::kafka_cluster_with_faults().await?;
-    let (topic, before) = replicated_topic(&cluster).await?;
+    let (topic, before) = replicated_topic(&cluster, "payments", &[]).await?;
     let followers = before.followers();
     then_restore(&cluster, &topic, async {
         for follower in &followers {
@@ -193,15 +173,8 @@ proof!(two_of_three_down, async {
 
 proof!(acks_one_loses_what_only_the_leader_had, async {
     let cluster = lab::kafka_cluster_with_faults().await?;
-    let topic = lab::unique_name("payments");
-    let settings = [
-        ("min.insync.replicas", "2"),
-        ("unclean.leader.election.enable", "true"),
-    ];
-    cluster.create_topic_with(&topic, 1, 3, &settings).await?;
-    let full = |p: &Partition| p.leader.is_some() && p.fully_in_sync();
-    let before =
-        until_partition(&cluster, &topic, 0, FAILOVER, "a full ISR", full).await?;
+    let unclean = [("unclean.leader.election.enable", "true")];
+    let (topic, before) = replicated_topic(&cluster, "payments", &unclean).await?;
     let leader = before.leader.context("a leader")?;
     let followers = before.followers();
     then_restore(&cluster, &topic, async {

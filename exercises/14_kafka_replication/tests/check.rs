@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use kafka_replication::{consumer_config, producer_config, read_all, send_all};
 use lab::kafka::steps::{
-    FAILOVER, Partition, numbered, start_and_resync, until_partition, watermarks,
+    FAILOVER, Partition, numbered, replicated_topic, start_and_resync, until_partition,
+    watermarks,
 };
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::producer::FutureProducer;
@@ -23,23 +24,6 @@ const ACKS: &str = "see ch14 '`acks` and `min.insync.replicas`'";
 const FAILOVER_SECTION: &str = "see ch14 'When the leader dies'";
 /// Where chapter 14 explains delivery reports and a producer that goes away.
 const REPORTS: &str = "see ch14 'Acknowledged means the delivery report said so'";
-
-/// A new topic of one partition on all three nodes with `min.insync.replicas=2`
-/// (and `settings`), once its ISR holds all three.
-async fn replicated_topic(
-    cluster: &lab::Kafka,
-    settings: &[(&str, &str)],
-) -> anyhow::Result<(String, Partition)> {
-    let topic = lab::unique_name("payments");
-    let mut all_settings = vec![("min.insync.replicas", "2")];
-    all_settings.extend_from_slice(settings);
-    cluster
-        .create_topic_with(&topic, 1, 3, &all_settings)
-        .await?;
-    let all = |p: &Partition| p.leader.is_some() && p.fully_in_sync();
-    let state = until_partition(cluster, &topic, 0, FAILOVER, "a full ISR", all).await?;
-    Ok((topic, state))
-}
 
 /// Reads the whole topic back with your consumer: as many records as the log
 /// holds (its high watermark).
@@ -66,7 +50,7 @@ async fn what_is_sent_is_read_back() -> anyhow::Result<()> {
         "sending 10 records and reading them back",
         async {
             let cluster = lab::kafka_cluster().await?;
-            let (topic, _) = replicated_topic(&cluster).await?;
+            let (topic, _) = replicated_topic(&cluster, "payments", &[]).await?;
             let producer: FutureProducer =
                 producer_config(&cluster.bootstrap_servers()).create()?;
             let values = numbered("payment", 10);
@@ -104,22 +88,19 @@ async fn acknowledged_records_survive_the_leaders_death() -> anyhow::Result<()> 
         // instead of depending on who the controller finds in sync (see ch14
         // 'What `acks=1` loses, and unclean leader election').
         let unclean = [("unclean.leader.election.enable", "true")];
-        let (topic, before) = replicated_topic(&cluster, &unclean).await?;
+        let (topic, before) = replicated_topic(&cluster, "payments", &unclean).await?;
         let leader = before.leader.unwrap_or(-1);
         let followers = before.followers();
         let values = numbered("payment", 20);
+        let producer: FutureProducer = producer_config(&cluster.bootstrap_servers()).create()?;
         for follower in &followers {
             cluster.kill(*follower as usize).await?;
         }
         // Your producer lives in this task, and goes away (dropped) as soon as
         // `send_all` returns, as a program does that exits after sending.
         let sending = tokio::spawn({
-            let (bootstrap, topic, values) =
-                (cluster.bootstrap_servers(), topic.clone(), values.clone());
-            async move {
-                let producer: FutureProducer = producer_config(&bootstrap).create()?;
-                anyhow::Ok(send_all(&producer, &topic, &values).await)
-            }
+            let (topic, values) = (topic.clone(), values.clone());
+            async move { send_all(&producer, &topic, &values).await }
         });
         tokio::time::sleep(Duration::from_secs(2)).await;
         cluster.kill(leader as usize).await?;
@@ -133,7 +114,7 @@ async fn acknowledged_records_survive_the_leaders_death() -> anyhow::Result<()> 
         // Bring the old leader back before judging, so the next check finds three nodes.
         start_and_resync(&cluster, &topic, 0, &[1, 2, 3]).await?;
         elected?;
-        let acknowledged = acknowledged???;
+        let acknowledged = acknowledged??;
         let read = read_back(&cluster, &topic).await?;
         let lost: Vec<&String> = acknowledged.iter().filter(|v| !read.contains(v)).collect();
         assert!(
@@ -150,7 +131,8 @@ async fn acknowledged_records_survive_the_leaders_death() -> anyhow::Result<()> 
             values.len(),
             "only {} of {} records were acknowledged: the producer gave up on the others while \
              the cluster elected a new leader; librdkafka retries a send until \
-             `message.timeout.ms`, which must outlast an election ({FAILOVER_SECTION})",
+             `message.timeout.ms` (unless `message.send.max.retries` stops it sooner), which \
+             must outlast an election ({FAILOVER_SECTION})",
             acknowledged.len(),
             values.len()
         );

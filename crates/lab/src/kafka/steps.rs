@@ -408,6 +408,24 @@ pub async fn until_partition(
     }
 }
 
+/// A new topic `prefix.<unique>` of one partition replicated on three nodes, with
+/// `min.insync.replicas=2` and any other topic `settings`, once it has a leader
+/// and all three replicas are in sync; returns its name and that state.
+pub async fn replicated_topic(
+    kafka: &Kafka,
+    prefix: &str,
+    settings: &[(&str, &str)],
+) -> Result<(String, Partition)> {
+    let topic = crate::unique_name(prefix);
+    let mut all = vec![("min.insync.replicas", "2")];
+    all.extend_from_slice(settings);
+    kafka.create_topic_with(&topic, 1, 3, &all).await?;
+    let ready = |p: &Partition| p.leader.is_some() && p.fully_in_sync();
+    let what = "a new topic with a leader and all three replicas in sync";
+    let state = until_partition(kafka, &topic, 0, FAILOVER, what, ready).await?;
+    Ok((topic, state))
+}
+
 /// Starts each of `nodes` again (after a kill; a node that runs is left alone),
 /// together, and waits until every replica of
 /// `partition` of `topic` is back in its ISR: a restarted node fetches what it
