@@ -108,14 +108,30 @@ impl Lab {
     /// Starts one node on its existing data and waits until it answers as a member of
     /// its cluster (not until the whole cluster does: a fault experiment may start
     /// one node while another is still down).
+    ///
+    /// A node that exits while starting is started again, twice at most: a port of
+    /// the cluster's node 3 (39092-39094) lies in Linux's ephemeral range, so an
+    /// outgoing connection may hold it for a moment after the free-port check
+    /// ("Address already in use" in the node's log).
     pub(crate) async fn start_node(&self, node: NodeLayout) -> Result<()> {
-        if !self.backend.running(node).await {
-            for port in node.host_ports() {
-                native::port_free(port, &node.to_string())?;
+        let mut attempt = 1;
+        loop {
+            if !self.backend.running(node).await {
+                for port in node.host_ports() {
+                    native::port_free(port, &node.to_string())?;
+                }
+                self.backend.start(node).await?;
             }
-            self.backend.start(node).await?;
+            match self.wait_ready(node, false).await {
+                Err(LabError::Step { .. })
+                    if attempt < 3 && !self.backend.running(node).await =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                done => return done,
+            }
         }
-        self.wait_ready(node, false).await
     }
 
     /// Stops one node: cleanly, or with SIGKILL when `kill`.
@@ -151,10 +167,8 @@ impl Lab {
             Duration::from_millis(250),
             || async {
                 if !self.backend.running(node).await {
-                    return Err(LabError::step(
-                        format!("starting {node}"),
-                        format!("it stopped; {}", self.backend.log_hint(node)),
-                    ));
+                    // Stop waiting: a node that exited will not answer (judged below).
+                    return Ok(true);
                 }
                 if whole {
                     endpoint.answers(node.topology.size()).await
@@ -164,6 +178,12 @@ impl Lab {
             },
         )
         .await;
+        if ready.is_ok() && !self.backend.running(node).await {
+            return Err(LabError::step(
+                format!("starting {node}"),
+                format!("it stopped; {}", self.backend.log_hint(node)),
+            ));
+        }
         ready.map_err(|error| match error {
             LabError::Timeout { what, after } => LabError::Timeout {
                 what: format!("{what}; {}", self.backend.log_hint(node)),
