@@ -179,11 +179,16 @@ proof!(replicated_record_survives_broker_kill, async {
         .send(FutureRecord::to(&topic).key("p").payload("payment-1"), WAIT)
         .await
         .map_err(|(e, _)| e)?;
-    let leader = kafka_steps::leader(&cluster, &topic, 0).await?;
+    let leader = kafka_steps::partition(&cluster, &topic, 0)
+        .await?
+        .leader
+        .context("the new topic has a leader")?;
     cluster.kill(leader as usize).await?;
     // The mechanism: an in-sync follower becomes the leader, with the record.
+    let moved = |p: &kafka_steps::Partition| p.leader.is_some_and(|l| l != leader);
     let took_over =
-        kafka_steps::until_leader_moves(&cluster, &topic, 0, leader, MOVE).await;
+        kafka_steps::until_partition(&cluster, &topic, 0, MOVE, "a new leader", moved)
+            .await;
     let read = match took_over {
         Ok(_) => kafka_steps::read_values(&cluster, &topic, 1).await,
         Err(e) => Err(e),

@@ -64,6 +64,21 @@ impl Endpoint {
         }
     }
 
+    /// Whether node `id` answers a client now as a member of its cluster, even while
+    /// other nodes are down: an AMQP handshake, or a Kafka metadata request to it
+    /// that lists `id` itself (a Kafka broker is listed once it has registered with
+    /// the controller and been unfenced).
+    pub(crate) async fn answers_as(&self, id: usize) -> Result<bool> {
+        match self {
+            Endpoint::Amqp(url) => rabbitmq::probe::ready(url).await,
+            Endpoint::Kafka(bootstrap) => {
+                let ids =
+                    kafka::probe::broker_ids(bootstrap, Duration::from_secs(3)).await?;
+                Ok(ids.iter().any(|listed| usize::try_from(*listed) == Ok(id)))
+            }
+        }
+    }
+
     /// Whether the node answers within `timeout`, with `hint` in the error if not.
     pub(crate) async fn reachable(&self, timeout: Duration, hint: &str) -> Result<()> {
         match self {

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use lab::kafka::steps as kafka_steps;
+use lab::kafka::steps::{self as kafka_steps, FAILOVER};
 use lab::rabbitmq::steps::{
     self as rabbit_steps, Acks, drain, durable_queue, numbered, publish_all,
     quorum_queue, ready,
@@ -190,7 +190,8 @@ async fn kafka_cluster_survives_one_killed_node_and_it_rejoins_the_isr() -> Resu
         cluster.kill(3).await?;
         kafka_steps::produce(&cluster, &topic, "k", &during).await?;
         cluster.start(3).await?;
-        kafka_steps::until_in_sync(&cluster, &topic, 0, 3, Duration::from_secs(90))
+        let all = kafka_steps::Partition::fully_in_sync;
+        kafka_steps::until_partition(&cluster, &topic, 0, FAILOVER, "a full ISR", all)
             .await?;
         let expected = [before, during].concat();
         assert_eq!(

@@ -1,8 +1,9 @@
 //! Kafka test steps, shared by the exercise checks, the proofs and the lab's own
 //! tests: produce, read back (a whole partition, tombstones included, or until a
-//! compacted topic shows what the log cleaner kept), committed offsets, partition
-//! leaders and in-sync replicas. Each is bounded and says in its error what it was
-//! doing.
+//! compacted topic shows what the log cleaner kept), committed offsets, a
+//! partition's leader and in-sync replicas ([`partition`], and [`until_partition`]
+//! to wait for a failover or a full ISR). Each is bounded and says in its error
+//! what it was doing.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -297,84 +298,163 @@ pub async fn first_on_resume(kafka: &Kafka, topic: &str, group: &str) -> Result<
     Ok(Record::of(&message))
 }
 
-/// Partition `partition` of `topic` as the cluster's metadata describes it now.
-async fn partition_metadata<T>(
-    kafka: &Kafka,
-    topic: &str,
-    partition: i32,
-    read: impl FnOnce(&MetadataPartition) -> T + Send + 'static,
-) -> Result<T>
-where
-    T: Send + 'static,
-{
+/// One partition as the cluster's metadata describes it at one moment: who leads
+/// it, which nodes hold a copy, and which of those are in sync with the leader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// The node id of its leader, or `None` while it has none (every replica that
+    /// may lead is down: the partition is offline).
+    pub leader: Option<i32>,
+    /// The node ids of its replicas (the replication factor is their number).
+    pub replicas: Vec<i32>,
+    /// The in-sync replicas: the leader and the followers that have caught up with
+    /// it (within `replica.lag.time.max.ms`) and are not fenced. An `acks=all`
+    /// write waits for each of them, and needs `min.insync.replicas` of them.
+    pub isr: Vec<i32>,
+}
+
+impl Partition {
+    /// Whether every replica is in sync again.
+    pub fn fully_in_sync(&self) -> bool {
+        let (mut isr, mut replicas) = (self.isr.clone(), self.replicas.clone());
+        isr.sort_unstable();
+        replicas.sort_unstable();
+        !isr.is_empty() && isr == replicas
+    }
+
+    /// The replicas that are not the leader.
+    pub fn followers(&self) -> Vec<i32> {
+        let leader = self.leader;
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|r| Some(*r) != leader)
+            .collect()
+    }
+}
+
+/// `partition` of `topic` as the cluster's metadata describes it now (asked of
+/// whichever node answers first; a node that is down is skipped).
+pub async fn partition(kafka: &Kafka, topic: &str, partition: i32) -> Result<Partition> {
     let consumer: BaseConsumer = kafka.client_config().create()?;
-    let topic = topic.to_string();
+    let name = topic.to_string();
     tokio::task::spawn_blocking(move || {
         let metadata = consumer
-            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .fetch_metadata(Some(&name), Duration::from_secs(10))
             .context("fetching metadata")?;
-        let found = metadata
+        let found: &MetadataPartition = metadata
             .topics()
             .first()
             .and_then(|t| t.partitions().iter().find(|p| p.id() == partition))
             .with_context(|| {
-                format!("no partition {partition} of {topic} in the metadata")
+                format!("no partition {partition} of {name} in the metadata")
             })?;
-        Ok(read(found))
+        Ok(Partition {
+            leader: Some(found.leader()).filter(|id| *id >= 0),
+            replicas: found.replicas().to_vec(),
+            isr: found.isr().to_vec(),
+        })
     })
     .await?
 }
 
-/// The node id of the leader of `partition` of `topic`.
-pub async fn leader(kafka: &Kafka, topic: &str, partition: i32) -> Result<i32> {
-    partition_metadata(kafka, topic, partition, |p| p.leader()).await
-}
+/// How long [`until_partition`] waits by default for a partition to change after a
+/// node was killed or started: the controller fences a killed node once its broker
+/// session times out (`broker.session.timeout.ms`, 9 s in Kafka 4.1), and a node
+/// started again needs a few seconds to load its logs and catch up.
+pub const FAILOVER: Duration = Duration::from_secs(60);
 
-/// The in-sync replicas of `partition` of `topic`.
-pub async fn isr(kafka: &Kafka, topic: &str, partition: i32) -> Result<Vec<i32>> {
-    partition_metadata(kafka, topic, partition, |p| p.isr().to_vec()).await
-}
-
-/// Waits (bounded by `timeout`) until node `node` is in the ISR of `partition`.
-pub async fn until_in_sync(
+/// Reads `partition` of `topic` every 250 ms until `done` holds for what the
+/// metadata says (bounded by `timeout`), and returns that state: the one step for
+/// "the leader moved after a kill" (`|p| p.leader.is_some_and(|l| l != old)`),
+/// "the ISR is full again" ([`Partition::fully_in_sync`]), "the partition has no
+/// leader" (`|p| p.leader.is_none()`). A metadata request that fails while the
+/// cluster changes is retried. On timeout the error says `what` was expected and
+/// the last state seen.
+pub async fn until_partition(
     kafka: &Kafka,
     topic: &str,
-    partition: i32,
-    node: i32,
+    index: i32,
     timeout: Duration,
-) -> Result<()> {
-    let what = format!("node {node} to rejoin the ISR of {topic}");
-    crate::until(timeout, &what, Duration::from_millis(500), || async {
-        isr(kafka, topic, partition)
-            .await
-            .map(|isr| isr.contains(&node))
-            .map_err(|e| crate::LabError::step("reading the ISR", format!("{e:#}")))
-    })
-    .await?;
-    Ok(())
-}
-
-/// Waits (bounded by `timeout`) until `partition` of `topic` is led by a node other
-/// than `from` (after `from` was stopped or killed: the controller fences it once
-/// its broker session times out, then elects a leader from the ISR); returns the
-/// new leader. A metadata request that fails while the cluster changes is retried.
-pub async fn until_leader_moves(
-    kafka: &Kafka,
-    topic: &str,
-    partition: i32,
-    from: i32,
-    timeout: Duration,
-) -> Result<i32> {
-    let what = format!("a leader other than node {from} for {topic}");
-    let now = std::cell::Cell::new(from);
-    crate::until(timeout, &what, Duration::from_millis(500), || async {
-        if let Ok(leader) = leader(kafka, topic, partition).await {
-            now.set(leader);
+    what: &str,
+    mut done: impl FnMut(&Partition) -> bool,
+) -> Result<Partition> {
+    let started = std::time::Instant::now();
+    let mut last: Option<Partition> = None;
+    let mut last_error = None;
+    loop {
+        match partition(kafka, topic, index).await {
+            Ok(now) if done(&now) => return Ok(now),
+            Ok(now) => last = Some(now),
+            Err(error) => last_error = Some(format!("{error:#}")),
         }
-        Ok(now.get() != from && now.get() >= 0)
-    })
-    .await?;
-    Ok(now.get())
+        if started.elapsed() >= timeout {
+            let seen = match (&last, &last_error) {
+                (Some(p), _) => format!(
+                    "last seen: leader {}, replicas {:?}, ISR {:?}",
+                    p.leader.map_or("none".to_string(), |l| l.to_string()),
+                    p.replicas,
+                    p.isr
+                ),
+                (None, Some(error)) => format!("no metadata: {error}"),
+                (None, None) => "no metadata".to_string(),
+            };
+            anyhow::bail!(
+                "waited {} s for {what} on partition {index} of {topic}: {seen}",
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A new topic `prefix.<unique>` of one partition replicated on three nodes, with
+/// `min.insync.replicas=2` and any other topic `settings`, once it has a leader
+/// and all three replicas are in sync; returns its name and that state.
+pub async fn replicated_topic(
+    kafka: &Kafka,
+    prefix: &str,
+    settings: &[(&str, &str)],
+) -> Result<(String, Partition)> {
+    let topic = crate::unique_name(prefix);
+    let mut all = vec![("min.insync.replicas", "2")];
+    all.extend_from_slice(settings);
+    kafka.create_topic_with(&topic, 1, 3, &all).await?;
+    let ready = |p: &Partition| p.leader.is_some() && p.fully_in_sync();
+    let what = "a new topic with a leader and all three replicas in sync";
+    let state = until_partition(kafka, &topic, 0, FAILOVER, what, ready).await?;
+    Ok((topic, state))
+}
+
+/// Starts each of `nodes` again (after a kill; a node that runs is left alone),
+/// together, and waits until every replica of
+/// `partition` of `topic` is back in its ISR: a restarted node fetches what it
+/// missed from the leader and the leader adds it back, with no operator command.
+/// Fault experiments end with it, so the next one finds the cluster whole.
+pub async fn start_and_resync(
+    kafka: &Kafka,
+    topic: &str,
+    partition: i32,
+    nodes: &[i32],
+) -> Result<Partition> {
+    // Together: with two of three nodes down, one node alone has no KRaft quorum
+    // to register with, so it would never answer.
+    let starts = nodes
+        .iter()
+        .map(|node| kafka.start(usize::try_from(*node).unwrap_or(0)));
+    for started in futures::future::join_all(starts).await {
+        started?;
+    }
+    let what = format!("nodes {nodes:?} to rejoin the ISR");
+    until_partition(
+        kafka,
+        topic,
+        partition,
+        FAILOVER,
+        &what,
+        Partition::fully_in_sync,
+    )
+    .await
 }
 
 /// The state and member count of `group`, as the group coordinator reports them
