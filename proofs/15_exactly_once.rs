@@ -32,8 +32,10 @@ async fn topic(kafka: &lab::Kafka, prefix: &str) -> Result<String> {
 async fn aborted_then_committed(kafka: &lab::Kafka) -> Result<String> {
     let topic = topic(kafka, "txn").await?;
     let producer = transactional_producer(kafka, &lab::unique_name("txn"), &[])?;
-    produce_in_transaction(&producer, &topic, "k", &numbered("aborted", 3), false).await?;
-    produce_in_transaction(&producer, &topic, "k", &numbered("committed", 2), true).await?;
+    produce_in_transaction(&producer, &topic, "k", &numbered("aborted", 3), false)
+        .await?;
+    produce_in_transaction(&producer, &topic, "k", &numbered("committed", 2), true)
+        .await?;
     Ok(topic)
 }
 
@@ -55,7 +57,10 @@ proof!(read_uncommitted_sees_aborted, async {
     let kafka = lab::kafka().await?;
     let topic = aborted_then_committed(&kafka).await?;
     let seen = read_isolated(&kafka, &topic, "read_uncommitted", 10, QUIET).await?;
-    let aborted = seen.iter().filter(|r| r.value.starts_with("aborted")).count();
+    let aborted = seen
+        .iter()
+        .filter(|r| r.value.starts_with("aborted"))
+        .count();
     anyhow::ensure!(aborted == 3, "read_uncommitted saw {seen:?}");
     Ok(seen.len())
 });
@@ -135,7 +140,10 @@ proof!(open_transaction_holds_back, async {
     produce(&kafka, &topic, "k", &["after".to_string()]).await?;
     // Both are in the log...
     let uncommitted = read_isolated(&kafka, &topic, "read_uncommitted", 2, QUIET).await?;
-    anyhow::ensure!(uncommitted.len() == 2, "read_uncommitted saw {uncommitted:?}");
+    anyhow::ensure!(
+        uncommitted.len() == 2,
+        "read_uncommitted saw {uncommitted:?}"
+    );
     // ...but a read_committed reader stops at the open transaction.
     let while_open = read_isolated(&kafka, &topic, "read_committed", 2, QUIET).await?;
     producer.commit_transaction(WAIT)?;
@@ -187,6 +195,9 @@ proof!(aborted_offsets_not_committed, async {
     consumer.seek(&input, 0, Offset::Offset(0), WAIT)?;
     round(true).await?;
     let after_commit = committed(&kafka, &input, &group, 0).await?;
-    anyhow::ensure!(after_commit == Some(3), "after the commit: {after_commit:?}");
+    anyhow::ensure!(
+        after_commit == Some(3),
+        "after the commit: {after_commit:?}"
+    );
     Ok(after_abort.is_some())
 });

@@ -62,7 +62,11 @@ async fn pipeline(kafka: &lab::Kafka, count: usize) -> anyhow::Result<[String; 4
 }
 
 /// Your consumer in `group`, subscribed to `input`.
-fn subscribed(kafka: &lab::Kafka, input: &str, group: &str) -> anyhow::Result<StreamConsumer> {
+fn subscribed(
+    kafka: &lab::Kafka,
+    input: &str,
+    group: &str,
+) -> anyhow::Result<StreamConsumer> {
     let consumer: StreamConsumer =
         consumer_config(&kafka.bootstrap_servers(), group).create()?;
     consumer.subscribe(&[input])?;
@@ -140,7 +144,7 @@ async fn aborted_input_is_never_transformed() -> anyhow::Result<()> {
             .to_vec();
         assert_eq!(
             seen, expected,
-            "the output of an input whose middle transaction (x-0..x-2) was aborted: an aborted record reached the transformer, so its consumer reads uncommitted records ({ISOLATION})"
+            "the output of an input whose middle transaction (x-0 to x-2) was aborted: an aborted record reached the transformer, so its consumer reads uncommitted records ({ISOLATION})"
         );
         Ok(())
     })
@@ -161,8 +165,11 @@ async fn a_failed_batch_is_aborted_and_retried() -> anyhow::Result<()> {
         let mut results = Vec::new();
         for _ in 0..4 {
             let result = lab::within(
-                Duration::from_secs(30),
-                format!("a transaction of 3 records ({PIPELINE})"),
+                Duration::from_secs(15),
+                format!(
+                    "call {} of 4 to read 3 records of 9 (after an abort, seek the consumer back to the batch's first record, or the aborted records are skipped and the input runs out) ({PIPELINE})",
+                    results.len() + 1
+                ),
                 transform_batch(&consumer, &producer, &output, 3, async |p: &str| {
                     if p == "record-4" && !failed_once {
                         failed_once = true;
@@ -177,7 +184,7 @@ async fn a_failed_batch_is_aborted_and_retried() -> anyhow::Result<()> {
                 assert_eq!(
                     offset,
                     Some(3),
-                    "after the second batch (record-3..record-5) failed at record-4, the group's committed offset should still be 3, but it is {offset:?}: an offset committed outside the transaction survives its abort, so a crash now would skip record-3 ({PIPELINE})"
+                    "after the second batch (record-3 to record-5) failed at record-4, the group's committed offset should still be 3, but it is {offset:?}: an offset committed outside the transaction survives its abort, so a crash now would skip record-3 ({PIPELINE})"
                 );
             }
             results.push(result.is_ok());
@@ -191,7 +198,7 @@ async fn a_failed_batch_is_aborted_and_retried() -> anyhow::Result<()> {
         assert_eq!(
             seen,
             upper(0, 9),
-            "the output after the batch record-3..record-5 failed once and was retried: after an abort, seek the consumer back to the batch's first record, or the next transaction skips the aborted ones ({PIPELINE})"
+            "the output after the batch record-3 to record-5 failed once and was retried: after an abort, seek the consumer back to the batch's first record, or the next transaction skips the aborted ones ({PIPELINE})"
         );
         Ok(())
     })
@@ -303,8 +310,9 @@ async fn a_transformer_killed_mid_transaction() -> anyhow::Result<()> {
         let mut second = lab::ClientProcess::spawn(TRANSFORMER, args("-"))?;
         let finished = second.line_containing("finished", Duration::from_secs(30)).await;
         if let Err(error) = finished {
+            let offset = committed(&kafka, &input, &group, 0).await?;
             anyhow::bail!(
-                "the restarted transformer did not finish (it printed {:?}): {error}",
+                "the restarted transformer did not finish the 9 records in batches of 3 (it printed {:?}; the group's committed offset is {offset:?}, and the first transformer was killed after committing record-0 to record-2, so it should be 3: an offset committed outside the transaction survived the kill) ({PIPELINE}): {error}",
                 second.lines_seen()
             );
         }

@@ -1,7 +1,7 @@
 //! Wrong: the `transactional.id` is made unique per process (the id given plus the
 //! process id), so a restarted transformer neither fences the killed one nor
 //! aborts its open transaction.
-//! Caught by: a_transformer_killed_mid_transaction, a_fenced_zombie_commits_nothing
+//! Caught by: a_transformer_killed_mid_transaction
 
 use std::collections::BTreeMap;
 use std::time::Duration;

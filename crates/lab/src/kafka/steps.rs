@@ -347,9 +347,13 @@ pub async fn produce_in_transaction(
     producer.begin_transaction().context("begin_transaction")?;
     let reports = produce_with(producer, topic, key, values).await?;
     if commit {
-        producer.commit_transaction(WAIT).context("commit_transaction")?;
+        producer
+            .commit_transaction(WAIT)
+            .context("commit_transaction")?;
     } else {
-        producer.abort_transaction(WAIT).context("abort_transaction")?;
+        producer
+            .abort_transaction(WAIT)
+            .context("abort_transaction")?;
     }
     Ok(reports)
 }
