@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lab::kafka::steps::{
-    WAIT, committed, numbered, produce, produce_in_transaction, produce_with,
-    read_isolated, transactional_producer,
+    WAIT, committed, group_consumer, numbered, produce, produce_in_transaction,
+    produce_with, read_isolated, transactional_producer,
 };
 use proofs::proof;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::Producer;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -161,12 +161,7 @@ proof!(aborted_offsets_not_committed, async {
     let output = topic(&kafka, "output").await?;
     produce(&kafka, &input, "k", &numbered("record", 3)).await?;
     let group = lab::unique_name("billing");
-    let consumer: StreamConsumer = kafka
-        .client_config()
-        .set("group.id", &group)
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer = group_consumer(&kafka, &group)?;
     consumer.subscribe(&[input.as_str()])?;
     let producer = transactional_producer(&kafka, &lab::unique_name("txn"), &[])?;
     // One round: read 0..=2, send the results and offset 3, then end it with `commit`.
