@@ -1,9 +1,10 @@
 //! Kafka test steps, shared by the exercise checks, the proofs and the lab's own
 //! tests: produce, read back (a whole partition, tombstones included, or until a
-//! compacted topic shows what the log cleaner kept), committed offsets, a
-//! partition's leader and in-sync replicas ([`partition`], and [`until_partition`]
-//! to wait for a failover or a full ISR). Each is bounded and says in its error
-//! what it was doing.
+//! compacted topic shows what the log cleaner kept), transactions (a transactional
+//! producer, a `read_committed` read), committed offsets, a partition's leader
+//! and in-sync replicas ([`partition`], and [`until_partition`] to wait for a
+//! failover or a full ISR). Each is bounded and says in its error what it was
+//! doing.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -22,7 +23,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::metadata::MetadataPartition;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::Kafka;
@@ -262,6 +263,100 @@ pub async fn until_read(
                 .collect::<Vec<_>>()
         ))),
     }
+}
+
+/// Reads partition 0 of `topic` from the beginning with a new group whose
+/// `isolation.level` is `isolation` (`read_committed` or `read_uncommitted`) until
+/// `quiet` passes without a record or `max` came; returns what it read. For
+/// transactions: a `read_committed` reader never receives aborted records, nor
+/// anything at or after the first still-open transaction (the last stable offset).
+pub async fn read_isolated(
+    kafka: &Kafka,
+    topic: &str,
+    isolation: &str,
+    max: usize,
+    quiet: Duration,
+) -> Result<Vec<Record>> {
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", crate::unique_name("reader"))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
+        .create()
+        .with_context(|| format!("creating a {isolation} reader"))?;
+    let mut partitions = TopicPartitionList::new();
+    partitions.add_partition_offset(topic, 0, Offset::Beginning)?;
+    consumer.assign(&partitions)?;
+    let mut records = Vec::new();
+    while records.len() < max {
+        match tokio::time::timeout(quiet, consumer.recv()).await {
+            Ok(Ok(message)) => records.push(Record::of(&message)),
+            Ok(Err(_transient)) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(records)
+}
+
+/// The values of [`read_isolated`] with `read_committed`: what a downstream
+/// consumer of a transactional topic sees.
+pub async fn read_committed_values(
+    kafka: &Kafka,
+    topic: &str,
+    max: usize,
+    quiet: Duration,
+) -> Result<Vec<String>> {
+    Ok(read_isolated(kafka, topic, "read_committed", max, quiet)
+        .await?
+        .into_iter()
+        .map(|r| r.value)
+        .collect())
+}
+
+/// A transactional producer with `transactional.id` `id`, its transactions
+/// initialized (`init_transactions`: this fences any older producer with the same
+/// id and aborts its open transaction). `settings` are extra client settings, e.g.
+/// a short `transaction.timeout.ms`.
+pub fn transactional_producer(
+    kafka: &Kafka,
+    id: &str,
+    settings: &[(&str, &str)],
+) -> Result<FutureProducer> {
+    let mut config = kafka.client_config();
+    config.set("transactional.id", id);
+    for (key, value) in settings {
+        config.set(*key, *value);
+    }
+    let producer: FutureProducer = config
+        .create()
+        .with_context(|| format!("creating the transactional producer {id}"))?;
+    producer
+        .init_transactions(WAIT)
+        .with_context(|| format!("init_transactions of {id}"))?;
+    Ok(producer)
+}
+
+/// Sends each of `values` with `key` in one transaction of `producer` (begun
+/// here), each acknowledged, then commits it if `commit`, else aborts it.
+pub async fn produce_in_transaction(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    values: &[String],
+    commit: bool,
+) -> Result<Vec<(i32, i64)>> {
+    producer.begin_transaction().context("begin_transaction")?;
+    let reports = produce_with(producer, topic, key, values).await?;
+    if commit {
+        producer
+            .commit_transaction(WAIT)
+            .context("commit_transaction")?;
+    } else {
+        producer
+            .abort_transaction(WAIT)
+            .context("abort_transaction")?;
+    }
+    Ok(reports)
 }
 
 /// The offset `group` has committed for `partition` of `topic`, if any.
