@@ -582,3 +582,133 @@ pub fn delivery_count(delivery: &Delivery) -> Option<i64> {
         _ => None,
     }
 }
+
+// Replication on the 3-node cluster: which node leads a queue, and waits for
+// elections and for killed members to come back.
+
+/// Where a queue lives on the cluster, as the management API of a node that is up
+/// reports it. Nodes are numbered 1..=3 (`rabbitN@host`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replicas {
+    /// The quorum queue's Raft leader, or a classic queue's home node; `None`
+    /// while no node leads it.
+    pub leader: Option<usize>,
+    /// A quorum queue's members (empty for a classic queue).
+    pub members: Vec<usize>,
+    /// The members whose node is up and whose replica runs.
+    pub online: Vec<usize>,
+}
+
+impl Replicas {
+    /// The members that do not lead.
+    pub fn followers(&self) -> Vec<usize> {
+        self.members
+            .iter()
+            .copied()
+            .filter(|m| Some(*m) != self.leader)
+            .collect()
+    }
+
+    /// Every member is online and one of them leads (a classic queue: its node is up).
+    pub fn whole(&self) -> bool {
+        self.leader.is_some() && self.members.iter().all(|m| self.online.contains(m))
+    }
+}
+
+/// How long a test waits for a leader election or for killed members to rejoin.
+pub const FAILOVER: Duration = Duration::from_secs(60);
+
+/// The node number of `rabbit3@localhost`.
+fn node_number(name: &serde_json::Value) -> Option<usize> {
+    let name = name.as_str()?;
+    let short = name.split('@').next()?;
+    short.trim_start_matches("rabbit").parse().ok()
+}
+
+fn node_numbers(names: &serde_json::Value) -> Vec<usize> {
+    let mut numbers: Vec<usize> = names
+        .as_array()
+        .map(|names| names.iter().filter_map(node_number).collect())
+        .unwrap_or_default();
+    numbers.sort_unstable();
+    numbers
+}
+
+/// Where `queue` lives now: asks the management API of each node in turn, so it
+/// answers while some nodes are down.
+pub async fn replicas(rabbit: &crate::Rabbit, queue: &str) -> Result<Replicas> {
+    let path = format!("/api/queues/%2f/{queue}");
+    let mut last = None;
+    for number in 1..=rabbit.topology().size() {
+        let api = crate::rabbitmq::management::Management::new(
+            rabbit.management_url(number),
+            rabbit.amqp_url(),
+        );
+        match api.get(&path).await {
+            Ok(info) => {
+                let online = node_numbers(&info["online"]);
+                let down = info["state"].as_str() == Some("down");
+                let leader = info
+                    .get("leader")
+                    .and_then(node_number)
+                    .or_else(|| info.get("node").and_then(node_number))
+                    // A leader the API still names after its node went down leads nothing.
+                    .filter(|l| !down && (online.is_empty() || online.contains(l)));
+                return Ok(Replicas {
+                    leader,
+                    members: node_numbers(&info["members"]),
+                    online,
+                });
+            }
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(anyhow::anyhow!(
+        "no node's management API described {queue}: {}",
+        last.map_or_else(|| "no nodes".to_string(), |e| e.to_string())
+    ))
+}
+
+/// Waits (bounded by `timeout`) until `queue`'s replicas satisfy `want`, e.g. a
+/// new leader after a kill: `until_replicas(&cluster, &q, FAILOVER, "a new
+/// leader", |r| r.leader.is_some_and(|l| l != old))`. Returns what it saw last.
+pub async fn until_replicas(
+    rabbit: &crate::Rabbit,
+    queue: &str,
+    timeout: Duration,
+    what: &str,
+    want: impl Fn(&Replicas) -> bool,
+) -> Result<Replicas> {
+    let started = std::time::Instant::now();
+    let mut last: Option<Replicas> = None;
+    loop {
+        match replicas(rabbit, queue).await {
+            Ok(seen) if want(&seen) => return Ok(seen),
+            Ok(seen) => last = Some(seen),
+            Err(_) => {}
+        }
+        if started.elapsed() >= timeout {
+            anyhow::bail!(
+                "{queue}: expected {what} within {timeout:?}; last seen: {last:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Starts each of `nodes` again (together, after kills) and waits until every
+/// member of `queue` is online and one leads: a restarted member catches up from
+/// the leader's log by itself. Fault experiments end with it, so the next one
+/// finds the cluster whole.
+pub async fn start_and_rejoin(
+    rabbit: &crate::Rabbit,
+    queue: &str,
+    nodes: &[usize],
+) -> Result<Replicas> {
+    let starts = nodes.iter().map(|node| rabbit.start(*node));
+    for started in futures::future::join_all(starts).await {
+        started?;
+    }
+    let what = format!("nodes {nodes:?} back as online members");
+    until_replicas(rabbit, queue, FAILOVER, &what, Replicas::whole).await
+}
