@@ -19,10 +19,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use workbook::{Exercise, Info};
 
@@ -512,30 +511,9 @@ fn troubleshooting_page() -> String {
 /// Runs one cargo command in the workspace; its wall time in seconds. A failing
 /// command is an error: the time of a failed check run means nothing.
 fn timed_cargo(root: &Path, args: &[&str]) -> Result<f64> {
-    let started = Instant::now();
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(root)
-        .output()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    if !output.status.success() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let why: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                l.ends_with("FAILED")
-                    || l.contains("panicked at")
-                    || l.starts_with("Error:")
-            })
-            .take(4)
-            .collect();
-        bail!("`cargo {}` failed: {}", args.join(" "), why.join(" | "));
-    }
-    Ok(round(started.elapsed().as_secs_f64()))
+    crate::cargo::succeeds(root, args)
+        .map(round)
+        .map_err(|why| anyhow!("`cargo {}` failed: {why}", args.join(" ")))
 }
 
 fn measure_chapter(root: &Path, exercise: &Exercise) -> Result<Measured> {
