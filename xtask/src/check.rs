@@ -376,30 +376,18 @@ pub fn speaker_notes(root: &Path, exercise: &Exercise) -> Vec<String> {
     let page = root.join("book/src").join(&exercise.chapter);
     let text = std::fs::read_to_string(&page).unwrap_or_default();
     let shown = relative(root, &page);
-    let Some(start) = text.find("<details class=\"speaker-notes\">") else {
+    let Some(notes) = crate::notes::SpeakerNotes::find(&text) else {
         return vec![format!(
             "{shown} has no <details class=\"speaker-notes\"> block (see book/src/instructors.md)"
         )];
     };
-    let block = &text[start..];
-    let block = &block[..block.find("</details>").unwrap_or(block.len())];
-    let mut problems: Vec<String> = [
-        "<summary>Speaker notes</summary>",
-        "**Goals:**",
-        "**Draw:**",
-        "**Learners get this wrong:**",
-        "**Live demo:**",
-        "**Ask the room:**",
-    ]
-    .iter()
-    .filter(|part| !block.contains(*part))
-    .map(|part| format!("the speaker notes of {shown} have no {part}"))
-    .collect();
+    let mut problems: Vec<String> = notes
+        .missing()
+        .into_iter()
+        .map(|part| format!("the speaker notes of {shown} have no {part}"))
+        .collect();
     let demo = format!("`cargo test -p proofs --test {} ", exercise.name);
-    let proof = block
-        .split_once(demo.as_str())
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .map(|name| name.trim_end_matches('`').to_string());
+    let proof = notes.demo_proof(&exercise.name);
     let source = std::fs::read_to_string(exercise.proofs(root)).unwrap_or_default();
     match proof {
         None => problems.push(format!(

@@ -17,6 +17,7 @@ mod book;
 mod browser;
 mod cargo;
 mod check;
+mod notes;
 mod repeat;
 mod results;
 mod snapshots;

@@ -223,27 +223,24 @@ fn rows<'a>(root: &Path, info: &'a Info, timings: &'a Timings) -> Result<Vec<Row
         let exercise_page = root.join("book/src").join(format!("{number}-exercise.md"));
         let exercise_text = std::fs::read_to_string(exercise_page).unwrap_or_default();
         let quiz = quiz::Quiz::load_file(&exercise.quiz(root))?;
-        let notes = page
-            .split("<details class=\"speaker-notes\">")
-            .nth(1)
-            .unwrap_or_default();
-        let field = |name: &str| {
+        let notes = crate::notes::SpeakerNotes::find(&page);
+        let part = |name: &str| {
             notes
-                .split(&format!("**{name}:** "))
-                .nth(1)
-                .and_then(|rest| rest.split("\n- **").next())
-                .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+                .as_ref()
+                .and_then(|n| n.part(name))
                 .unwrap_or_default()
         };
-        let demo = field("Live demo");
-        let demo = demo.split('`').nth(1).unwrap_or_default().to_string();
+        let demo = notes
+            .as_ref()
+            .and_then(crate::notes::SpeakerNotes::demo_command)
+            .unwrap_or_default();
         rows.push(Row {
             exercise,
             title: title(&summary, &exercise.chapter),
             words: words(&page) + words(&exercise_text),
             todos: todos(&exercise.exercise_dir(root).join("src")),
             questions: quiz.questions.len(),
-            goals: field("Goals"),
+            goals: part("Goals"),
             demo,
             measured: timings.chapters.get(&exercise.name),
         });
