@@ -34,6 +34,7 @@ use lapin::Channel;
 mod given;
 pub use given::{PREFETCH, Record, SEGMENT_BYTES, Start, offset_of, stored_offset};
 
+// ANCHOR: declare_stream
 /// Declares the durable stream `stream`, which keeps about `max_bytes` bytes: its
 /// segment files are at most [`SEGMENT_BYTES`] each, and the oldest segment is
 /// deleted once the stream holds more than `max_bytes`.
@@ -47,7 +48,9 @@ pub async fn declare_stream(
     // `x-stream-max-segment-size-bytes` (SEGMENT_BYTES), as `AMQPValue`s.
     todo!("declare a durable stream with size retention and small segments")
 }
+// ANCHOR_END: declare_stream
 
+// ANCHOR: append
 /// Appends `bodies` to `stream`, in order, and waits until the broker confirmed
 /// every one.
 pub async fn append(channel: &Channel, stream: &str, bodies: &[String]) -> Result<()> {
@@ -55,7 +58,9 @@ pub async fn append(channel: &Channel, stream: &str, bodies: &[String]) -> Resul
     // exchange ("") with the stream's name as routing key, then await each confirm.
     todo!("append the bodies to the stream, confirmed")
 }
+// ANCHOR_END: append
 
+// ANCHOR: read
 /// Reads `count` records of `stream` from `start`, in offset order, on a
 /// consumer of its own.
 pub async fn read(
@@ -69,7 +74,9 @@ pub async fn read(
     // ack it and keep a `Record`; stop after `count` and cancel the consumer.
     todo!("read count records from start")
 }
+// ANCHOR_END: read
 
+// ANCHOR: resume
 /// Reads the next `count` records of `stream` for a reader that keeps its place
 /// in the file `store`: after the offset stored there, or from the first record
 /// the stream still has if nothing is stored yet. Stores the offset of each
@@ -84,3 +91,4 @@ pub async fn resume(
     // from the first record), `read`, and write the last record's offset to `store`.
     todo!("resume after the stored offset, and store the new one")
 }
+// ANCHOR_END: resume
