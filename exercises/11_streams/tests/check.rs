@@ -20,6 +20,8 @@ const READ_FOR: Duration = Duration::from_secs(10);
 /// Retention large enough to keep everything the checks append but the last one.
 const KEEP_ALL: i64 = 100_000_000;
 
+/// Where chapter 11 explains how a stream is declared.
+const DECLARING: &str = "see ch11 'A queue that is a log'";
 /// Where chapter 11 explains how a stream is read.
 const READING: &str = "see ch11 'Reading a stream: prefetch, acks, x-stream-offset'";
 /// Where chapter 11 explains where a reader starts.
@@ -44,7 +46,15 @@ impl Scene {
         let connection = rabbit.connect().await?;
         let stream = lab::unique_name("events");
         let channel = connection.create_channel().await?;
-        declare_stream(&channel, &stream, max_bytes).await?;
+        declare_stream(&channel, &stream, max_bytes)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "`declare_stream` failed: {error:#}; a stream is a durable queue with \
+                     `x-queue-type: stream`, and only a stream takes the stream arguments \
+                     ({DECLARING})"
+                )
+            })?;
         Ok(Scene {
             _rabbit: rabbit,
             connection,
