@@ -7,13 +7,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
 use lab::rabbitmq::steps::{
-    Acks, arguments, bodies_until_quiet, body, count_until_quiet, next, numbered,
-    publish_all, queue_with, text,
+    Acks, Scene, arguments, bodies_until_quiet, body, count_until_quiet, next, numbered,
+    text,
 };
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{Channel, Connection, Consumer};
+use lapin::{Channel, Consumer};
 use proofs::proof;
 
 const CHAPTER: &str = "11_streams";
@@ -21,36 +21,21 @@ const CHAPTER: &str = "11_streams";
 /// How long a consumer that got everything it will get stays quiet before we count.
 const QUIET: Duration = Duration::from_millis(500);
 
-/// A connection to the lab's RabbitMQ and a fresh stream declared with `extra`
-/// arguments besides `x-queue-type: stream`.
-struct Stream {
-    _rabbit: lab::Rabbit,
-    connection: Connection,
-    setup: Channel,
-    name: String,
-}
+/// A fresh stream on the lab's RabbitMQ: a [`Scene`] whose durable queue is
+/// declared with `x-queue-type: stream` and `extra` arguments.
+struct Stream(Scene);
 
 impl Stream {
     async fn declare(extra: &[(&str, AMQPValue)]) -> Result<Stream> {
-        let rabbit = lab::rabbit().await?;
-        let connection = rabbit.connect().await?;
-        let setup = connection.create_channel().await?;
-        let name = lab::unique_name("stream");
         let mut args = arguments([("x-queue-type", text("stream"))]);
         for (key, value) in extra {
             args.insert((*key).into(), value.clone());
         }
-        queue_with(&setup, &name, args).await?;
-        Ok(Stream {
-            _rabbit: rabbit,
-            connection,
-            setup,
-            name,
-        })
+        Ok(Stream(Scene::with_arguments("stream", args).await?))
     }
 
     async fn append(&self, bodies: &[String]) -> Result<()> {
-        publish_all(&self.setup, &self.name, bodies, true).await
+        self.0.publish(bodies).await
     }
 
     /// A reader on a new channel: `prefetch` (None: no basic.qos), `acks`, and
@@ -61,7 +46,7 @@ impl Stream {
         acks: Acks,
         start: Option<AMQPValue>,
     ) -> Result<(Channel, Consumer)> {
-        let channel = self.connection.create_channel().await?;
+        let channel = self.0.connection.create_channel().await?;
         if let Some(prefetch) = prefetch {
             channel
                 .basic_qos(prefetch, BasicQosOptions::default())
@@ -76,9 +61,9 @@ impl Stream {
             ..Default::default()
         };
         let consumer = channel
-            .basic_consume(self.name.as_str().into(), "".into(), options, args)
+            .basic_consume(self.0.queue.as_str().into(), "".into(), options, args)
             .await
-            .with_context(|| format!("consuming from {}", self.name))?;
+            .with_context(|| format!("consuming from {}", self.0.queue))?;
         Ok((channel, consumer))
     }
 
@@ -157,18 +142,10 @@ proof!(second_reader_gets_everything, async {
 });
 
 proof!(classic_queue_refuses_stream_offset, async {
-    let rabbit = lab::rabbit().await?;
-    let connection = rabbit.connect().await?;
-    let setup = connection.create_channel().await?;
-    let queue = lab::unique_name("classic");
-    queue_with(&setup, &queue, FieldTable::default()).await?;
-    publish_all(&setup, &queue, &numbered("event", 3), true).await?;
-    let channel = connection.create_channel().await?;
-    channel.basic_qos(100, BasicQosOptions::default()).await?;
-    let args = arguments([("x-stream-offset", first())]);
-    let subscribed = channel
-        .basic_consume(queue.as_str().into(), "".into(), Default::default(), args)
-        .await;
+    // The same reader as on a stream, on a durable classic queue.
+    let classic = Stream(Scene::new("classic").await?);
+    classic.append(&numbered("event", 3)).await?;
+    let subscribed = classic.reader(Some(100), Acks::Manual, Some(first())).await;
     if let Err(error) = &subscribed {
         let why = format!("{error:#}");
         println!("refused: {why}");
