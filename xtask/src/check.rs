@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use quiz::{Kind, Quiz};
 use workbook::{Exercise, Info};
@@ -377,30 +376,18 @@ pub fn speaker_notes(root: &Path, exercise: &Exercise) -> Vec<String> {
     let page = root.join("book/src").join(&exercise.chapter);
     let text = std::fs::read_to_string(&page).unwrap_or_default();
     let shown = relative(root, &page);
-    let Some(start) = text.find("<details class=\"speaker-notes\">") else {
+    let Some(notes) = crate::notes::SpeakerNotes::find(&text) else {
         return vec![format!(
             "{shown} has no <details class=\"speaker-notes\"> block (see book/src/instructors.md)"
         )];
     };
-    let block = &text[start..];
-    let block = &block[..block.find("</details>").unwrap_or(block.len())];
-    let mut problems: Vec<String> = [
-        "<summary>Speaker notes</summary>",
-        "**Goals:**",
-        "**Draw:**",
-        "**Learners get this wrong:**",
-        "**Live demo:**",
-        "**Ask the room:**",
-    ]
-    .iter()
-    .filter(|part| !block.contains(*part))
-    .map(|part| format!("the speaker notes of {shown} have no {part}"))
-    .collect();
+    let mut problems: Vec<String> = notes
+        .missing()
+        .into_iter()
+        .map(|part| format!("the speaker notes of {shown} have no {part}"))
+        .collect();
     let demo = format!("`cargo test -p proofs --test {} ", exercise.name);
-    let proof = block
-        .split_once(demo.as_str())
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .map(|name| name.trim_end_matches('`').to_string());
+    let proof = notes.demo_proof(&exercise.name);
     let source = std::fs::read_to_string(exercise.proofs(root)).unwrap_or_default();
     match proof {
         None => problems.push(format!(
@@ -611,8 +598,8 @@ pub fn run_checks(root: &Path, only: &[String]) -> Report {
         report.0.push(if proven {
             Row::ok(check, format!("{subject} (passed in `cargo xtask test`)"))
         } else {
-            match cargo(root, &["test", "-p", package]) {
-                Ok(()) => Row::ok(check, subject),
+            match crate::cargo::succeeds(root, &["test", "-p", package]) {
+                Ok(_) => Row::ok(check, subject),
                 Err(tail) => Row::bad(check, subject, format!("its tests fail: {tail}")),
             }
         });
@@ -641,29 +628,20 @@ pub fn run_checks(root: &Path, only: &[String]) -> Report {
 /// the learner is compared with `exercises/<name>/snapshots/untouched.snap`.
 pub fn untouched_exercise(root: &Path, exercise: &Exercise) -> Row {
     let package = exercise.exercise_package();
-    if let Err(tail) = cargo(root, &["test", "--no-run", "-p", &package]) {
+    if let Err(tail) = crate::cargo::succeeds(root, &["test", "--no-run", "-p", &package])
+    {
         return Row::bad(
             "exercise fails",
             &exercise.name,
             format!("the untouched exercise does not compile: {tail}"),
         );
     }
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["test", "-p", &package, "--test", "check"])
-        .env("RUST_BACKTRACE", "0")
-        .current_dir(root)
-        .output();
-    let output = match output {
-        Ok(output) => output,
-        Err(e) => {
-            return Row::bad(
-                "exercise fails",
-                &exercise.name,
-                format!("cannot run cargo: {e}"),
-            );
-        }
+    let run = match crate::cargo::run(root, &["test", "-p", &package, "--test", "check"])
+    {
+        Ok(run) => run,
+        Err(e) => return Row::bad("exercise fails", &exercise.name, e),
     };
-    if output.status.success() {
+    if run.success {
         return Row::bad(
             "exercise fails",
             &exercise.name,
@@ -673,41 +651,13 @@ pub fn untouched_exercise(root: &Path, exercise: &Exercise) -> Row {
             ),
         );
     }
-    let failures = workbook::libtest::failures(&String::from_utf8_lossy(&output.stdout));
+    let failures = workbook::libtest::failures(&run.text);
     let dir = exercise.exercise_dir(root).join("snapshots");
     match crate::snapshots::compare(&dir, "untouched", &crate::snapshots::text(&failures))
     {
         Ok(()) => Row::ok("exercise fails", &exercise.name),
         Err(problem) => Row::bad("exercise fails", &exercise.name, problem),
     }
-}
-
-/// Runs cargo quietly in `root`; on failure returns the last lines of its output.
-fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let interesting: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            l.contains("panicked")
-                || l.starts_with("error")
-                || l.contains("FAILED")
-                || l.contains("failed")
-        })
-        .take(4)
-        .collect();
-    Err(interesting.join(" / "))
 }
 
 #[cfg(test)]

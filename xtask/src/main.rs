@@ -10,17 +10,22 @@
 //! - `measure-lab`: how long the lab takes to get each topology ready, from stopped.
 //! - `timings`: what a room waits for per chapter, and the instructors' pages
 //!   (timings table, agendas) built from it.
+//! - `repeat`: chapters' checks and proofs together, several runs in a row, a line
+//!   per run (flakiness shows before CI finds it).
 
 mod book;
 mod browser;
+mod cargo;
 mod check;
+mod notes;
+mod repeat;
 mod results;
 mod snapshots;
 mod timings;
 mod wrong;
 
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -68,6 +73,15 @@ enum Task {
         lab: bool,
         /// Measure these exercises only, e.g. `--exercise 06_routing`; repeatable.
         #[arg(long = "exercise", value_name = "NAME")]
+        exercises: Vec<String>,
+    },
+    /// Run chapters' checks (on their solutions) and proofs together, several times in a row.
+    Repeat {
+        /// How many runs in a row.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: u32,
+        /// The chapters, e.g. `--exercise 10_quorum_replication`; repeatable.
+        #[arg(long = "exercise", value_name = "NAME", required = true)]
         exercises: Vec<String>,
     },
 }
@@ -119,6 +133,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 timings::measure(&root, &exercises, lab).await?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Task::Repeat { runs, exercises } => {
+            let root = root();
+            let workbook = workbook::Workbook::find(&root)?;
+            let chosen = exercises
+                .iter()
+                .map(|name| workbook.exercise(name))
+                .collect::<Result<Vec<_>, _>>()?;
+            repeat::run(&root, &chosen, runs)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -199,8 +223,7 @@ async fn test(cargo_args: &[String]) -> Result<ExitCode> {
     let info = workbook::Info::load(&root)?;
     results::forget(&root);
     let before = results::fingerprint(&root)?;
-    let mut command =
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut command = cargo::command(&root);
     command.args(["test", "--workspace"]);
     for exercise in &info.exercises {
         command.args(["--exclude", &exercise.exercise_package()]);

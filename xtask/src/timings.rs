@@ -19,10 +19,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use workbook::{Exercise, Info};
 
@@ -224,27 +223,24 @@ fn rows<'a>(root: &Path, info: &'a Info, timings: &'a Timings) -> Result<Vec<Row
         let exercise_page = root.join("book/src").join(format!("{number}-exercise.md"));
         let exercise_text = std::fs::read_to_string(exercise_page).unwrap_or_default();
         let quiz = quiz::Quiz::load_file(&exercise.quiz(root))?;
-        let notes = page
-            .split("<details class=\"speaker-notes\">")
-            .nth(1)
-            .unwrap_or_default();
-        let field = |name: &str| {
+        let notes = crate::notes::SpeakerNotes::find(&page);
+        let part = |name: &str| {
             notes
-                .split(&format!("**{name}:** "))
-                .nth(1)
-                .and_then(|rest| rest.split("\n- **").next())
-                .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "))
+                .as_ref()
+                .and_then(|n| n.part(name))
                 .unwrap_or_default()
         };
-        let demo = field("Live demo");
-        let demo = demo.split('`').nth(1).unwrap_or_default().to_string();
+        let demo = notes
+            .as_ref()
+            .and_then(crate::notes::SpeakerNotes::demo_command)
+            .unwrap_or_default();
         rows.push(Row {
             exercise,
             title: title(&summary, &exercise.chapter),
             words: words(&page) + words(&exercise_text),
             todos: todos(&exercise.exercise_dir(root).join("src")),
             questions: quiz.questions.len(),
-            goals: field("Goals"),
+            goals: part("Goals"),
             demo,
             measured: timings.chapters.get(&exercise.name),
         });
@@ -512,30 +508,9 @@ fn troubleshooting_page() -> String {
 /// Runs one cargo command in the workspace; its wall time in seconds. A failing
 /// command is an error: the time of a failed check run means nothing.
 fn timed_cargo(root: &Path, args: &[&str]) -> Result<f64> {
-    let started = Instant::now();
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(root)
-        .output()
-        .with_context(|| format!("running cargo {}", args.join(" ")))?;
-    if !output.status.success() {
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let why: Vec<&str> = text
-            .lines()
-            .filter(|l| {
-                l.ends_with("FAILED")
-                    || l.contains("panicked at")
-                    || l.starts_with("Error:")
-            })
-            .take(4)
-            .collect();
-        bail!("`cargo {}` failed: {}", args.join(" "), why.join(" | "));
-    }
-    Ok(round(started.elapsed().as_secs_f64()))
+    crate::cargo::succeeds(root, args)
+        .map(round)
+        .map_err(|why| anyhow!("`cargo {}` failed: {why}", args.join(" ")))
 }
 
 fn measure_chapter(root: &Path, exercise: &Exercise) -> Result<Measured> {

@@ -298,8 +298,7 @@ fn build(
     if candidates.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let mut command =
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    let mut command = crate::cargo::command(root);
     command
         .args([
             "test",
@@ -307,8 +306,7 @@ fn build(
             "--message-format",
             "json-render-diagnostics",
         ])
-        .args(["--test", "check"])
-        .current_dir(root);
+        .args(["--test", "check"]);
     for candidate in &candidates {
         command.args(["-p", &candidate.exercise.solution_package()]);
     }

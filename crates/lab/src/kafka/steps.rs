@@ -1,7 +1,9 @@
 //! Kafka test steps, shared by the exercise checks, the proofs and the lab's own
 //! tests: produce, read back (a whole partition, tombstones included, or until a
 //! compacted topic shows what the log cleaner kept), transactions (a transactional
-//! producer, a `read_committed` read), committed offsets, a partition's leader
+//! producer, a `read_committed` read), events at chosen timestamps
+//! ([`produce_at`]), committed offsets, a group's lag ([`lag`]) and an offset reset
+//! ([`commit_offset`]), a group's state ([`until_group`]), a partition's leader
 //! and in-sync replicas ([`partition`], and [`until_partition`] to wait for a
 //! failover or a full ISR). Each is bounded and says in its error what it was
 //! doing.
@@ -86,6 +88,38 @@ pub async fn produce_with(
         reports.push((delivery.partition, delivery.offset));
     }
     Ok(reports)
+}
+
+/// Sends one record per `(key, timestamp)` of `events` to partition 0 of `topic`,
+/// each acknowledged before the next, with that timestamp (milliseconds since the
+/// epoch) as the record's `CreateTime` and `key@timestamp` as its value: events
+/// whose *event time* the test chooses, whenever they are produced. Returns each
+/// delivery's offset.
+pub async fn produce_at(
+    kafka: &Kafka,
+    topic: &str,
+    events: &[(&str, i64)],
+) -> Result<Vec<i64>> {
+    let producer: FutureProducer = kafka
+        .client_config()
+        .create()
+        .context("creating a producer")?;
+    let mut offsets = Vec::with_capacity(events.len());
+    for (key, timestamp) in events {
+        let value = format!("{key}@{timestamp}");
+        let record = FutureRecord::to(topic)
+            .key(*key)
+            .payload(&value)
+            .partition(0)
+            .timestamp(*timestamp);
+        let delivery = producer
+            .send(record, WAIT)
+            .await
+            .map_err(|(error, _)| error)
+            .with_context(|| format!("producing {value} to {topic}"))?;
+        offsets.push(delivery.offset);
+    }
+    Ok(offsets)
 }
 
 /// [`produce_with`] a producer of the lab's client configuration (librdkafka's
@@ -380,6 +414,43 @@ pub async fn committed(
     }))
 }
 
+/// The lag of `group` on `partition` of `topic`: the partition's high watermark
+/// (the offset the next record will get) minus the group's committed offset, or
+/// minus the low watermark if the group has committed none (what
+/// `kafka-consumer-groups.sh --describe` shows as LAG, there as `-` in that case).
+/// It is computed from two numbers the brokers keep, so it exists whether or not
+/// the group has a running member.
+pub async fn lag(kafka: &Kafka, topic: &str, group: &str, partition: i32) -> Result<i64> {
+    let (low, high) = watermarks(kafka, topic, partition).await?;
+    let position = committed(kafka, topic, group, partition)
+        .await?
+        .unwrap_or(low);
+    Ok(high - position)
+}
+
+/// Commits `offset` for `group` on `partition` of `topic` without joining the
+/// group (a consumer that assigns itself the partition), as
+/// `kafka-consumer-groups.sh --reset-offsets --execute` does; the group must have
+/// no running member, or the coordinator refuses a commit from outside it.
+pub async fn commit_offset(
+    kafka: &Kafka,
+    topic: &str,
+    group: &str,
+    partition: i32,
+    offset: i64,
+) -> Result<()> {
+    let consumer: BaseConsumer = kafka
+        .client_config()
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut offsets = TopicPartitionList::new();
+    offsets.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    tokio::task::spawn_blocking(move || consumer.commit(&offsets, CommitMode::Sync))
+        .await?
+        .with_context(|| format!("committing offset {offset} for {group}"))
+}
+
 /// The first record `group` reads when it resumes partition 0 of `topic` from its
 /// committed offset (assigned directly, so no rebalance waits for a dead member's
 /// session to time out).
@@ -570,6 +641,34 @@ pub async fn group_state(kafka: &Kafka, group: &str) -> Result<Option<(String, u
     .await?
     .with_context(|| format!("describing group {group}"))?;
     Ok(groups.into_iter().next())
+}
+
+/// Asks for the state of `group` ([`group_state`]) every 250 ms until `done` holds
+/// for it, for at most `timeout`, and returns that state: "the group is Stable
+/// with 2 members" (`|g| g == Some(("Stable".into(), 2))`), "a killed member's
+/// session has expired" (`|g| g.is_some_and(|(state, _)| state == "Empty")`). On
+/// timeout the error says `what` was expected and the last state seen.
+pub async fn until_group(
+    kafka: &Kafka,
+    group: &str,
+    timeout: Duration,
+    what: &str,
+    mut done: impl FnMut(&Option<(String, usize)>) -> bool,
+) -> Result<Option<(String, usize)>> {
+    let started = std::time::Instant::now();
+    loop {
+        let now = group_state(kafka, group).await?;
+        if done(&now) {
+            return Ok(now);
+        }
+        if started.elapsed() >= timeout {
+            anyhow::bail!(
+                "waited {} s for {what} in group {group}: last seen {now:?}",
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// How many partitions each member of `group` is assigned, as the group
