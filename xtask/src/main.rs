@@ -204,7 +204,7 @@ fn run_check(static_only: bool, only: &[String]) -> Result<ExitCode> {
 async fn test(cargo_args: &[String]) -> Result<ExitCode> {
     match lab::lab().await {
         Ok(lab) => println!("Brokers: the {} lab ({}).", lab.kind(), lab.reason()),
-        Err(LabError::NoBackend) if can_install_native() => {
+        Err(LabError::NoBackend) if lab::can_install_native() => {
             println!(
                 "No Docker, no native lab, no broker addresses: installing the native lab once."
             );
@@ -240,11 +240,6 @@ async fn test(cargo_args: &[String]) -> Result<ExitCode> {
         results::record_pass(&root, &before)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The native lab installs itself on Debian-family machines (apt, debootstrap).
-fn can_install_native() -> bool {
-    std::path::Path::new("/usr/bin/apt-get").exists()
 }
 
 /// Stops the lab, then starts the singles and then both clusters; the seconds each

@@ -135,6 +135,9 @@ enum LabAction {
     Down,
     /// Show which backend serves this machine and what runs.
     Status,
+    /// Build Docker images of both brokers here, from the native lab (for CI and
+    /// machines that cannot pull the official images). Idempotent.
+    Images,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -216,6 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             LabAction::Down => cmd::lab::down().await,
             LabAction::Status => cmd::lab::status().await,
+            LabAction::Images => cmd::lab::images().await,
         },
     }
 }

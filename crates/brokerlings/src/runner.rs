@@ -23,7 +23,7 @@ pub async fn check_one(
         tokio::task::spawn_blocking(move || build(&root, &package))
     };
     // Broker start-up overlaps the build: both take seconds to minutes.
-    let lab = lab::lab().await?;
+    let lab = crate::cmd::lab::lab_or_install(step).await?;
     for topology in &exercise.brokers {
         step(format!("building {package} · starting the {topology}"));
         lab.up(*topology).await?;

@@ -52,6 +52,15 @@ pub mod versions;
 pub mod wait;
 
 mod backend;
+
+/// The containers lab's Docker images: which one runs each broker, and why.
+pub mod docker {
+    pub use crate::backend::containers::{
+        docker_host_is_local, image, image_present, image_variable, missing_images,
+        official_image,
+    };
+    pub use crate::backend::native::local_image;
+}
 mod home;
 mod lab;
 mod lease;
@@ -59,7 +68,10 @@ mod node;
 mod placement;
 
 pub use backend::BackendKind;
-pub use backend::native::{InstallEvent, install_native, native_installed};
+pub use backend::native::{
+    BuiltImage, InstallEvent, build_images, can_install_native, install_native,
+    local_image, native_installed,
+};
 pub use client::ClientProcess;
 pub use endpoint::Endpoint;
 pub use error::{LabError, Result};

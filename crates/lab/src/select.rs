@@ -4,7 +4,8 @@
 //! 1. `BROKERLINGS_LAB=containers|native|external`: an explicit choice;
 //! 2. `external`, if any `BROKERLINGS_AMQP_*` / `BROKERLINGS_KAFKA_*` address is set;
 //! 3. `native`, if native brokers are already running (`lab up` was used);
-//! 4. `containers`, if Docker answers;
+//! 4. `containers`, if Docker answers (on this machine) and has the brokers'
+//!    images, or the native lab is not installed (the images are then pulled);
 //! 5. `native`, if it is installed;
 //! 6. else [`LabError::NoBackend`].
 
@@ -47,11 +48,26 @@ pub(crate) async fn choose() -> Result<(Backend, String)> {
             return Ok((Backend::Native(native), reason.into()));
         }
     }
-    match docker_answers().await {
-        Ok(()) => Ok((
-            Backend::Containers(containers::Containers::new()),
-            "Docker answers".into(),
-        )),
+    let docker = docker_answers()
+        .await
+        .and_then(|()| containers::docker_host_is_local());
+    match docker {
+        Ok(()) => {
+            let missing = containers::missing_images().await;
+            if !missing.is_empty() && native::native_installed() {
+                let reason = format!(
+                    "Docker answers, but {} not here and the native lab is installed",
+                    missing.join(" and ")
+                );
+                return Ok((Backend::Native(native::Native::open()?), reason));
+            }
+            let reason = if missing.is_empty() {
+                "Docker answers and has the images".to_string()
+            } else {
+                format!("Docker answers; {} will be pulled", missing.join(" and "))
+            };
+            Ok((Backend::Containers(containers::Containers::new()), reason))
+        }
         Err(_) if native::native_installed() => Ok((
             Backend::Native(native::Native::open()?),
             "no Docker; the native lab is installed".into(),
@@ -68,6 +84,7 @@ async fn open(kind: BackendKind) -> Result<Backend> {
         BackendKind::Containers => {
             docker_answers()
                 .await
+                .and_then(|()| containers::docker_host_is_local())
                 .map_err(|reason| LabError::Unavailable {
                     backend: "containers",
                     reason,

@@ -21,6 +21,61 @@ pub async fn install() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Builds the brokers' Docker images on this machine, showing each step.
+pub async fn images() -> Result<ExitCode> {
+    let started = Instant::now();
+    let view = InstallView::default();
+    let built = lab::build_images(&|event| view.show(event)).await?;
+    for image in &built {
+        let how = if image.unchanged {
+            "unchanged"
+        } else {
+            "built"
+        };
+        println!("  {} ({how})", image.name);
+    }
+    println!(
+        "Images ready ({:.1} s). The containers lab uses them when the official images are not here, \
+         or set BROKERLINGS_RABBITMQ_IMAGE / BROKERLINGS_KAFKA_IMAGE to them.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The lab of this process; on a machine with no Docker, no native lab and no
+/// broker addresses, installs the native lab first where it can (Debian-family, as
+/// root), telling `step` what it is doing, so a learner's first command works.
+pub async fn lab_or_install(step: &(dyn Fn(String) + Sync)) -> Result<&'static lab::Lab> {
+    match lab::lab().await {
+        Err(lab::LabError::NoBackend) if lab::can_install_native() => {
+            // The install reports through a plain `Fn`, so it runs on a thread of
+            // its own and its steps come back over a channel.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let install = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(lab::install_native(&|event| {
+                    let _ = tx.send(event);
+                }))?;
+                anyhow::Ok(())
+            });
+            while let Some(event) = rx.recv().await {
+                if let lab::InstallEvent::Started(what) = event {
+                    step(format!(
+                        "no Docker and no lab yet: installing the native lab once · {what}"
+                    ));
+                }
+            }
+            install
+                .join()
+                .map_err(|_| anyhow::anyhow!("the native lab's install stopped"))??;
+            Ok(lab::lab().await?)
+        }
+        other => Ok(other?),
+    }
+}
+
 /// Starts `topologies` and waits until each answers; prints the running versions.
 pub async fn up(topologies: &[Topology]) -> Result<ExitCode> {
     let lab = lab::lab().await?;

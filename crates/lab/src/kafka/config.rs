@@ -17,6 +17,9 @@ use crate::topology::{NodeLayout, Topology};
 /// on a learner's laptop; the `apache/kafka` image's own default is 1 GB each.
 pub(crate) const HEAP_OPTS: &str = "-Xms256m -Xmx768m";
 
+/// JVM options of a node in Docker: look peers' names up again after 1 s.
+pub(crate) const JVM_OPTS_IN_DOCKER: &str = "-Dsun.net.inetaddr.ttl=1";
+
 /// The fixed cluster id of a topology (base64 of 16 bytes): a lab node's storage
 /// is formatted once, on its first start, with this id.
 pub(crate) fn cluster_id(topology: Topology) -> &'static str {
@@ -131,6 +134,9 @@ impl KafkaNode {
                 cluster_id(self.layout.topology).to_string(),
             ),
             ("KAFKA_HEAP_OPTS".to_string(), HEAP_OPTS.to_string()),
+            // A node killed and started again may get another address on the Docker
+            // network; the JVM would otherwise cache the old one for 30 s.
+            ("KAFKA_OPTS".to_string(), JVM_OPTS_IN_DOCKER.to_string()),
         ];
         env.extend(
             self.settings
@@ -160,7 +166,7 @@ mod tests {
     /// The image's rule, as its `KafkaDockerWrapper` applies it to `KAFKA_*`.
     fn property_of(env_name: &str) -> Option<String> {
         let name = env_name.strip_prefix("KAFKA_")?;
-        if name == "HEAP_OPTS" {
+        if name == "HEAP_OPTS" || name == "OPTS" {
             return None;
         }
         Some(

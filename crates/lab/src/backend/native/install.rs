@@ -24,14 +24,17 @@ pub enum InstallEvent {
 }
 
 /// A step in progress, reported when it starts and when `done` ends it.
-struct Step<'a> {
+pub(crate) struct Step<'a> {
     what: String,
     started: Instant,
     report: &'a dyn Fn(InstallEvent),
 }
 
 impl<'a> Step<'a> {
-    fn start(what: impl Into<String>, report: &'a dyn Fn(InstallEvent)) -> Step<'a> {
+    pub(crate) fn start(
+        what: impl Into<String>,
+        report: &'a dyn Fn(InstallEvent),
+    ) -> Step<'a> {
         let what = what.into();
         report(InstallEvent::Started(what.clone()));
         Step {
@@ -41,13 +44,19 @@ impl<'a> Step<'a> {
         }
     }
 
-    fn done(self, note: &str) {
+    pub(crate) fn done(self, note: &str) {
         (self.report)(InstallEvent::Finished {
             step: self.what,
             note: note.into(),
             took: self.started.elapsed(),
         });
     }
+}
+
+/// Whether `install_native` can work here: a Debian-family machine (apt-get,
+/// debootstrap) and root.
+pub fn can_install_native() -> bool {
+    Path::new("/usr/bin/apt-get").exists() && nix::unistd::geteuid().is_root()
 }
 
 /// Installs RabbitMQ and Kafka for the native lab in the lab's home; a second run
@@ -170,11 +179,7 @@ async fn install_rabbitmq(dirs: &Dirs, report: &dyn Fn(InstallEvent)) -> Result<
         step.done("");
         return Ok(());
     }
-    if which("debootstrap").is_none() {
-        let step = Step::start("debootstrap (Debian package)", report);
-        apt_install(Path::new("/"), "debootstrap").await?;
-        step.done("");
-    }
+    ensure_debootstrap(report).await?;
     let step = Step::start(
         format!(
             "RabbitMQ {version}: a Debian {} chroot with rabbitmq-server (debootstrap)",
@@ -185,6 +190,42 @@ async fn install_rabbitmq(dirs: &Dirs, report: &dyn Fn(InstallEvent)) -> Result<
     install_chroot(dirs).await?;
     step.done("");
     Ok(())
+}
+
+/// Installs Debian's `debootstrap` on the host if it is missing.
+pub(crate) async fn ensure_debootstrap(report: &dyn Fn(InstallEvent)) -> Result<()> {
+    if which("debootstrap").is_none() {
+        let step = Step::start("debootstrap (Debian package)", report);
+        apt_install(Path::new("/"), "debootstrap").await?;
+        step.done("");
+    }
+    Ok(())
+}
+
+/// A minimal Debian [`versions::DEBIAN_SUITE`] root file system in `root`, with
+/// `include` (a package list, comma-separated) installed.
+pub(crate) async fn debootstrap(root: &Path, include: &str) -> Result<()> {
+    let mirror = std::env::var("BROKERLINGS_DEBIAN_MIRROR")
+        .unwrap_or_else(|_| "http://deb.debian.org/debian".into());
+    process::run_bounded(
+        &format!(
+            "debootstrap of Debian {} with {include}",
+            versions::DEBIAN_SUITE
+        ),
+        command(
+            "debootstrap",
+            &[
+                "--variant=minbase",
+                &format!("--include={include}"),
+                versions::DEBIAN_SUITE,
+                &root.display().to_string(),
+                &mirror,
+            ],
+        ),
+        Duration::from_secs(1200),
+    )
+    .await
+    .map(drop)
 }
 
 /// RabbitMQ from this host's own packages.
@@ -206,23 +247,7 @@ async fn install_chroot(dirs: &Dirs) -> Result<()> {
     let root = rabbitmq::chroot_root(dirs);
     let staging = dirs.rabbit_install().join("root.partial");
     let _ = std::fs::remove_dir_all(&staging);
-    let mirror = std::env::var("BROKERLINGS_DEBIAN_MIRROR")
-        .unwrap_or_else(|_| "http://deb.debian.org/debian".into());
-    process::run_bounded(
-        "debootstrap of the RabbitMQ chroot",
-        command(
-            "debootstrap",
-            &[
-                "--variant=minbase",
-                "--include=rabbitmq-server",
-                versions::DEBIAN_SUITE,
-                &staging.display().to_string(),
-                &mirror,
-            ],
-        ),
-        Duration::from_secs(1200),
-    )
-    .await?;
+    debootstrap(&staging, "rabbitmq-server").await?;
     write(
         &staging.join("etc/hosts"),
         "127.0.0.1 localhost\n::1 localhost\n",

@@ -10,6 +10,7 @@
 //! node's pid file, configuration, data and log. Brokers run detached, so every test
 //! binary of a run (and the CLI) shares them until `lab down`.
 
+mod images;
 mod install;
 mod kafka;
 mod process;
@@ -20,7 +21,8 @@ use std::time::Duration;
 
 use futures::future::join_all;
 
-pub use install::{InstallEvent, install_native};
+pub use images::{BuiltImage, build_images, local_image};
+pub use install::{InstallEvent, can_install_native, install_native};
 pub(crate) use process::port_free;
 
 use crate::node::NodeSpec;
