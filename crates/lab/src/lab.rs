@@ -78,6 +78,7 @@ impl Lab {
             &format!("another process to finish starting the {topology}"),
         )
         .await?;
+        self.backend.replace_outdated(topology).await?;
         let mut stopped = Vec::new();
         for node in topology.nodes() {
             if !self.backend.running(node).await {

@@ -227,28 +227,50 @@ impl Containers {
         Described { request, hash }
     }
 
-    /// Starts `node`'s container: the existing one if it was made from the same
-    /// description, else a new one (replacing an outdated one).
+    /// Removes every container of `topology` if any of them was made from another
+    /// description (an older image, env or configuration), so that the next start
+    /// creates them all afresh: a cluster is re-formed as a whole, never one new
+    /// node among old ones. Returns whether it removed them.
+    pub(crate) async fn replace_outdated(&self, topology: Topology) -> Result<bool> {
+        let docker = docker().await?;
+        let mut outdated = false;
+        for node in topology.nodes() {
+            let name = container_name(node);
+            if let Ok(existing) = docker
+                .inspect_container(&name, None::<InspectContainerOptions>)
+                .await
+            {
+                let labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
+                let wanted = Self::describe(node).await.hash;
+                outdated |= labels.get(SPEC_LABEL) != Some(&wanted);
+            }
+        }
+        if outdated {
+            for node in topology.nodes() {
+                remove(&docker, &container_name(node)).await?;
+            }
+        }
+        Ok(outdated)
+    }
+
+    /// Starts `node`'s container: the existing one if there is one (a node stopped
+    /// or killed by a fault experiment comes back on its own data), else a new one.
     pub(crate) async fn start(&self, node: NodeLayout) -> Result<()> {
         let docker = docker().await?;
         ensure_network(&docker).await?;
         let name = container_name(node);
-        let described = Self::describe(node).await;
-        if let Ok(existing) = docker
+        if docker
             .inspect_container(&name, None::<InspectContainerOptions>)
             .await
+            .is_ok()
         {
-            let labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
-            if labels.get(SPEC_LABEL) == Some(&described.hash) {
-                return docker
-                    .start_container(&name, None)
-                    .await
-                    .or_else(already_running)
-                    .map_err(|e| docker_error(&format!("starting {node}"), e));
-            }
-            // Made from an older description: its data goes with it.
-            remove(&docker, &name).await?;
+            return docker
+                .start_container(&name, None)
+                .await
+                .or_else(already_running)
+                .map_err(|e| docker_error(&format!("starting {node}"), e));
         }
+        let described = Self::describe(node).await;
         let (image, _) = image(node.topology.broker()).await;
         let pulled = image_present(&image).await;
         described.request.start().await.map(drop).map_err(|e| {

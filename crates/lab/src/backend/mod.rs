@@ -84,6 +84,15 @@ impl Backend {
         }
     }
 
+    /// Before a topology starts: removes its nodes if they were made from an older
+    /// description (containers only: native nodes are rendered at every start).
+    pub(crate) async fn replace_outdated(&self, topology: crate::Topology) -> Result<()> {
+        match self {
+            Backend::Containers(b) => b.replace_outdated(topology).await.map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// Stops `node`: cleanly, or with SIGKILL when `kill`. A stopped node is not an error.
     pub(crate) async fn stop(&self, node: NodeLayout, kill: bool) -> Result<()> {
         match self {

@@ -43,7 +43,7 @@ pub(crate) fn node(layout: NodeLayout, placement: &Placement) -> RabbitNode {
     let bind = placement.bind_address();
     let mut conf = vec![
         (
-            "listeners.tcp.1".to_string(),
+            "listeners.tcp.default".to_string(),
             format!("{bind}:{}", layout.amqp_port()),
         ),
         ("management.tcp.ip".into(), bind.to_string()),
@@ -125,7 +125,7 @@ mod tests {
                 "{conf}"
             );
         }
-        assert!(conf.contains("listeners.tcp.1 = 0.0.0.0:5674\n"), "{conf}");
+        assert!(conf.contains("listeners.tcp.default = 0.0.0.0:5674\n"), "{conf}");
     }
 
     /// A single node listens on loopback and forms no cluster.
@@ -133,7 +133,7 @@ mod tests {
     fn a_single_native_node_listens_on_loopback() {
         let conf = node(Topology::Rabbit.node(1), &Placement::Loopback).conf_file();
         assert!(
-            conf.contains("listeners.tcp.1 = 127.0.0.1:5672\n"),
+            conf.contains("listeners.tcp.default = 127.0.0.1:5672\n"),
             "{conf}"
         );
         assert!(conf.contains("management.tcp.ip = 127.0.0.1\n"), "{conf}");
