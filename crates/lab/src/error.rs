@@ -108,6 +108,17 @@ pub enum LabError {
         after: Duration,
     },
 
+    /// A RabbitMQ node that cannot join its cluster, and why.
+    #[error("the RabbitMQ cluster did not form: {node} {why}; {log_hint}")]
+    NotInCluster {
+        /// The node, by its Erlang name.
+        node: String,
+        /// Why it is not a member, as seen by the lab.
+        why: String,
+        /// Where its log is.
+        log_hint: String,
+    },
+
     /// Something the lab cannot see on this backend.
     #[error("not visible to the lab: {0}")]
     NotVisible(String),
@@ -274,6 +285,15 @@ fn trouble(kind: LabErrorKind) -> Trouble {
             },
             "a RabbitMQ node started but did not join node 1 (an old data directory, a clashing Erlang cookie)",
             "`brokerlings lab down`, then `brokerlings lab up rabbit-cluster`; read the node's log if it happens again",
+        ),
+        K::NotInCluster => (
+            LabError::NotInCluster {
+                node: "rabbit3@brokerlings-rabbit3".into(),
+                why: "rejects its peers: its Erlang cookie is not theirs (its log: `Invalid challenge reply`)".into(),
+                log_hint: "its log: `docker logs brokerlings-rabbit3`".into(),
+            },
+            "a RabbitMQ node could not join its peers: another Erlang cookie, or it came back without the data of its membership and formed a cluster alone",
+            "`brokerlings lab down`, then `brokerlings lab up rabbit-cluster`; if it happens again, its log says why it could not join",
         ),
         K::NotVisible => (
             LabError::NotVisible("the node's log lives in its container".into()),

@@ -164,6 +164,7 @@ impl Lab {
     async fn wait_ready(&self, node: NodeLayout, whole: bool) -> Result<()> {
         let endpoint = node.endpoint();
         let what = format!("{node} to answer at {endpoint}");
+        let rejects_peers = std::sync::atomic::AtomicBool::new(false);
         let ready = crate::until(
             self.backend.start_timeout(),
             &what,
@@ -171,6 +172,13 @@ impl Lab {
             || async {
                 if !self.backend.running(node).await {
                     // Stop waiting: a node that exited will not answer (judged below).
+                    return Ok(true);
+                }
+                if node.topology == Topology::RabbitCluster
+                    && self.rejects_peers(node).await
+                {
+                    // Nor will one that turns its peers away (judged below).
+                    rejects_peers.store(true, std::sync::atomic::Ordering::Relaxed);
                     return Ok(true);
                 }
                 if whole {
@@ -181,6 +189,16 @@ impl Lab {
             },
         )
         .await;
+        if rejects_peers.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(LabError::NotInCluster {
+                node: rabbitmq::config::node_name(node, &self.backend.placement()),
+                why: format!(
+                    "rejects its peers: its Erlang cookie is not theirs (its log: `{}`)",
+                    rabbitmq::probe::COOKIE_REJECTED
+                ),
+                log_hint: self.backend.log_hint(node),
+            });
+        }
         if ready.is_ok() && !self.backend.running(node).await {
             return Err(LabError::step(
                 format!("starting {node}"),
@@ -196,20 +214,34 @@ impl Lab {
         })
     }
 
-    /// Waits until node 1 of the RabbitMQ cluster sees all three nodes running.
+    /// Whether a RabbitMQ node's log shows it turning away peers that knock with
+    /// another Erlang cookie.
+    async fn rejects_peers(&self, node: NodeLayout) -> bool {
+        self.backend
+            .log(node)
+            .await
+            .is_ok_and(|log| log.contains(rabbitmq::probe::COOKIE_REJECTED))
+    }
+
+    /// Waits until node 1 of the RabbitMQ cluster sees all three nodes running
+    /// (and fails at once if one formed a cluster of its own).
     async fn await_rabbit_cluster(&self, topology: Topology) -> Result<()> {
         debug_assert_eq!(topology.broker(), Broker::RabbitMq);
-        let first = topology.node(1);
-        let management = Management::new(
-            format!("http://127.0.0.1:{}", first.management_port()),
-            first.endpoint().as_str(),
-        );
         let placement = self.backend.placement();
-        let names: Vec<String> = topology
+        let nodes: Vec<(String, Management, String)> = topology
             .nodes()
-            .map(|node| rabbitmq::config::node_name(node, &placement))
+            .map(|node| {
+                let management = Management::new(
+                    format!("http://127.0.0.1:{}", node.management_port()),
+                    node.endpoint().as_str(),
+                );
+                (
+                    rabbitmq::config::node_name(node, &placement),
+                    management,
+                    self.backend.log_hint(node),
+                )
+            })
             .collect();
-        rabbitmq::probe::await_cluster(&management, &names, Duration::from_secs(120))
-            .await
+        rabbitmq::probe::await_cluster(&nodes, Duration::from_secs(120)).await
     }
 }

@@ -228,23 +228,28 @@ impl Containers {
     }
 
     /// Removes every container of `topology` if any of them was made from another
-    /// description (an older image, env or configuration), so that the next start
+    /// description (an older image, env or configuration), or some of a cluster's
+    /// are missing, so that the next start
     /// creates them all afresh: a cluster is re-formed as a whole, never one new
     /// node among old ones. Returns whether it removed them.
     pub(crate) async fn replace_outdated(&self, topology: Topology) -> Result<bool> {
         let docker = docker().await?;
-        let mut outdated = false;
+        let (mut outdated, mut existing) = (false, 0);
         for node in topology.nodes() {
             let name = container_name(node);
-            if let Ok(existing) = docker
+            if let Ok(container) = docker
                 .inspect_container(&name, None::<InspectContainerOptions>)
                 .await
             {
-                let labels = existing.config.and_then(|c| c.labels).unwrap_or_default();
+                existing += 1;
+                let labels = container.config.and_then(|c| c.labels).unwrap_or_default();
                 let wanted = Self::describe(node).await.hash;
                 outdated |= labels.get(SPEC_LABEL) != Some(&wanted);
             }
         }
+        // Some nodes of a cluster without the others: a new node would find peers
+        // that remember an old one of its name, and could not join them.
+        outdated |= existing > 0 && existing < topology.size();
         if outdated {
             for node in topology.nodes() {
                 remove(&docker, &container_name(node)).await?;

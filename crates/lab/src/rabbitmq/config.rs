@@ -125,7 +125,10 @@ mod tests {
                 "{conf}"
             );
         }
-        assert!(conf.contains("listeners.tcp.default = 0.0.0.0:5674\n"), "{conf}");
+        assert!(
+            conf.contains("listeners.tcp.default = 0.0.0.0:5674\n"),
+            "{conf}"
+        );
     }
 
     /// A single node listens on loopback and forms no cluster.

@@ -43,24 +43,48 @@ pub(crate) async fn ready(url: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Waits until node 1 of a cluster sees all of `expected` (Erlang node names) as
-/// running members, through its management API; names the nodes missing if not.
+/// Waits until node 1 of a cluster sees all of `nodes` (Erlang node name, its
+/// management API, where its log is) as running members; names the nodes missing
+/// if not. A node whose own API lists a set of running members disjoint from node
+/// 1's formed a cluster of its own (another cookie, lost membership data): that
+/// never heals by waiting (peer discovery runs at a node's first boot only), so it
+/// fails at once, naming the node.
 pub(crate) async fn await_cluster(
-    management: &Management,
-    expected: &[String],
+    nodes: &[(String, Management, String)],
     timeout: Duration,
 ) -> Result<()> {
     let started = std::time::Instant::now();
+    let Some((_, first, _)) = nodes.first() else {
+        return Ok(());
+    };
     loop {
         // While node 1's API is still starting, every node counts as missing.
-        let running = running_nodes(management).await.unwrap_or_default();
-        let missing: Vec<&str> = expected
+        let running = running_nodes(first).await.unwrap_or_default();
+        let missing: Vec<&str> = nodes
             .iter()
-            .map(String::as_str)
+            .map(|(name, _, _)| name.as_str())
             .filter(|name| !running.iter().any(|r| r == name))
             .collect();
         if missing.is_empty() {
             return Ok(());
+        }
+        if !running.is_empty() {
+            for (name, management, log_hint) in nodes.iter().skip(1) {
+                if !missing.contains(&name.as_str()) {
+                    continue;
+                }
+                let theirs = running_nodes(management).await.unwrap_or_default();
+                if !theirs.is_empty() && theirs.iter().all(|n| !running.contains(n)) {
+                    return Err(LabError::NotInCluster {
+                        node: name.clone(),
+                        why: format!(
+                            "runs, but as a cluster of its own (running with it: {})",
+                            theirs.join(", ")
+                        ),
+                        log_hint: log_hint.clone(),
+                    });
+                }
+            }
         }
         if started.elapsed() >= timeout {
             return Err(LabError::ClusterIncomplete {
@@ -71,6 +95,11 @@ pub(crate) async fn await_cluster(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// What a RabbitMQ node's log says when peers knock with another Erlang cookie
+/// (Erlang's distribution: "Connection attempt from node ... rejected. Invalid
+/// challenge reply."): such a node waits in peer discovery and never answers.
+pub(crate) const COOKIE_REJECTED: &str = "Invalid challenge reply";
 
 /// The names of the cluster's members that node's management API lists as running.
 async fn running_nodes(management: &Management) -> Result<Vec<String>> {
