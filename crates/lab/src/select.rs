@@ -94,6 +94,21 @@ async fn open(kind: BackendKind) -> Result<Backend> {
     })
 }
 
+/// The version of the Docker engine, if one answers within a few seconds.
+pub async fn docker_version() -> std::result::Result<String, String> {
+    docker_answers().await?;
+    use testcontainers_modules::testcontainers::core::client::docker_client_instance;
+    let version = async {
+        let docker = docker_client_instance().await.map_err(|e| e.to_string())?;
+        docker.version().await.map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(Duration::from_secs(5), version).await {
+        Ok(Ok(version)) => Ok(version.version.unwrap_or_else(|| "unknown".into())),
+        Ok(Err(error)) => Err(crate::error::one_line(&error)),
+        Err(_) => Err("Docker did not say its version within 5 s".into()),
+    }
+}
+
 /// Whether a Docker engine answers a ping within a few seconds.
 pub async fn docker_answers() -> std::result::Result<(), String> {
     use testcontainers_modules::testcontainers::core::client::docker_client_instance;

@@ -1,5 +1,5 @@
-//! `docker-compose.yml` parses and names the versions the lab pins (CI has no
-//! Docker engine, so this is how the compose file is kept honest there).
+//! `docker-compose.yml` parses and names the versions the lab pins, by default,
+//! with the lab's image settings (CI also starts it, in its containers section).
 
 use lab::versions;
 
@@ -26,11 +26,20 @@ fn services() -> Vec<(String, serde_norway::Value)> {
         .collect()
 }
 
-/// Every broker image in the compose file carries the lab's pinned tag.
+/// Every broker image in the compose file is the lab's image setting, defaulting to
+/// the pinned tag; every Kafka node gets the lab's heap.
 #[test]
 fn compose_images_match_the_pinned_versions() {
-    let rabbit = format!("{}:{}", versions::RABBITMQ_IMAGE, versions::RABBITMQ_TAG);
-    let kafka = format!("{}:{}", versions::KAFKA_IMAGE, versions::KAFKA_TAG);
+    let rabbit = format!(
+        "${{BROKERLINGS_RABBITMQ_IMAGE:-{}:{}}}",
+        versions::RABBITMQ_IMAGE,
+        versions::RABBITMQ_TAG
+    );
+    let kafka = format!(
+        "${{BROKERLINGS_KAFKA_IMAGE:-{}:{}}}",
+        versions::KAFKA_IMAGE,
+        versions::KAFKA_TAG
+    );
     let services = services();
     assert_eq!(services.len(), 8, "2 single nodes + 3 + 3 cluster nodes");
     for (name, service) in services {
@@ -41,6 +50,26 @@ fn compose_images_match_the_pinned_versions() {
             &kafka
         };
         assert_eq!(image, expected, "service {name}");
+        if name.starts_with("kafka") {
+            let heap = service["environment"]["KAFKA_HEAP_OPTS"].as_str();
+            assert_eq!(heap, Some(lab::kafka::HEAP_OPTS), "service {name}");
+        }
+    }
+}
+
+/// The compose file needs no feature newer than Compose v2.0 (`configs.content`
+/// came in 2.23.1, and older versions refuse the whole file): files it mounts are
+/// committed.
+#[test]
+fn compose_uses_committed_files_not_inline_configs() {
+    let compose = compose();
+    assert!(compose.get("configs").is_none(), "no top-level configs");
+    for (name, service) in services() {
+        for volume in service["volumes"].as_sequence().into_iter().flatten() {
+            let source = volume.as_str().unwrap_or_default().split(':').next().unwrap_or_default();
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../").to_string() + source;
+            assert!(std::path::Path::new(&path).is_file(), "{name} mounts {source}, which is committed");
+        }
     }
 }
 

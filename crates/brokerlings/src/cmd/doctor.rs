@@ -33,7 +33,7 @@ fn bad(what: impl Into<String>, fix: impl Into<String>) -> Finding {
 /// non-zero when anything needs fixing.
 pub async fn run() -> anyhow::Result<ExitCode> {
     let mut findings = vec![toolchain()];
-    findings.push(docker().await);
+    findings.extend(docker().await);
     findings.extend(native());
     findings.extend(settings());
     findings.extend(resources());
@@ -138,18 +138,43 @@ fn toolchain() -> Finding {
     }
 }
 
-async fn docker() -> Finding {
-    match lab::select::docker_answers().await {
-        Ok(()) => good("Docker answers: the containers lab can start brokers"),
+/// The Docker engine, and the image each broker would run from.
+async fn docker() -> Vec<Finding> {
+    let version = match lab::select::docker_version().await {
+        Ok(version) => version,
         // Not a fault when the native lab serves this machine instead.
-        Err(reason) if lab::native_installed() => good(format!(
-            "Docker: not used ({reason}); the native lab serves instead"
-        )),
-        Err(reason) => bad(
-            format!("Docker: {reason}"),
-            format!("start Docker, or use the native lab (`{CLI} lab install`)"),
-        ),
+        Err(reason) if lab::native_installed() => {
+            return vec![good(format!(
+                "Docker: not used ({reason}); the native lab serves instead"
+            ))];
+        }
+        Err(reason) => {
+            return vec![bad(
+                format!("Docker: {reason}"),
+                format!("start Docker, or use the native lab (`{CLI} lab install`)"),
+            )];
+        }
+    };
+    let mut findings = vec![match lab::docker::docker_host_is_local() {
+        Ok(()) => good(format!("Docker {version} answers: the containers lab can start brokers")),
+        Err(reason) => bad(format!("Docker {version}: {reason}"), "see above"),
+    }];
+    for broker in [lab::Broker::RabbitMq, lab::Broker::Kafka] {
+        let (image, why) = lab::docker::image(broker).await;
+        findings.push(if lab::docker::image_present(&image).await {
+            good(format!("{broker} image: {image} ({why})"))
+        } else {
+            bad(
+                format!("{broker} image: {image} is not here yet ({why})"),
+                format!(
+                    "it is pulled on first use; offline, or no registry: `{CLI} lab images` builds it here, \
+                     or `{CLI} lab install` for the native lab, or set {} to an image you have",
+                    lab::docker::image_variable(broker)
+                ),
+            )
+        });
     }
+    findings
 }
 
 /// The native lab, or what installing it needs.
@@ -189,6 +214,8 @@ fn settings() -> Option<Finding> {
         "BROKERLINGS_AMQP_URL",
         "BROKERLINGS_KAFKA_BOOTSTRAP",
         "BROKERLINGS_LAB",
+        "BROKERLINGS_RABBITMQ_IMAGE",
+        "BROKERLINGS_KAFKA_IMAGE",
     ]
     .iter()
     .filter_map(|v| std::env::var(v).ok().map(|value| format!("{v}={value}")))

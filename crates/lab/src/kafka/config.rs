@@ -15,7 +15,8 @@ use crate::topology::{NodeLayout, Topology};
 
 /// The JVM heap of each node: small enough for all four topologies (eight nodes)
 /// on a learner's laptop; the `apache/kafka` image's own default is 1 GB each.
-pub(crate) const HEAP_OPTS: &str = "-Xms256m -Xmx768m";
+/// `docker-compose.yml` sets the same (a lab test compares them).
+pub const HEAP_OPTS: &str = "-Xms256m -Xmx768m";
 
 /// JVM options of a node in Docker: look peers' names up again after 1 s.
 pub(crate) const JVM_OPTS_IN_DOCKER: &str = "-Dsun.net.inetaddr.ttl=1";

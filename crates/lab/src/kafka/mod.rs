@@ -11,6 +11,8 @@ mod handle;
 pub(crate) mod probe;
 pub mod steps;
 
+pub use config::HEAP_OPTS;
+
 pub use handle::{
     Kafka, kafka, kafka_cluster, kafka_cluster_with_faults, kafka_for, kafka_with_faults,
 };
