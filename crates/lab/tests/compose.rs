@@ -66,9 +66,18 @@ fn compose_uses_committed_files_not_inline_configs() {
     assert!(compose.get("configs").is_none(), "no top-level configs");
     for (name, service) in services() {
         for volume in service["volumes"].as_sequence().into_iter().flatten() {
-            let source = volume.as_str().unwrap_or_default().split(':').next().unwrap_or_default();
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../").to_string() + source;
-            assert!(std::path::Path::new(&path).is_file(), "{name} mounts {source}, which is committed");
+            let source = volume
+                .as_str()
+                .unwrap_or_default()
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            let path =
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../").to_string() + source;
+            assert!(
+                std::path::Path::new(&path).is_file(),
+                "{name} mounts {source}, which is committed"
+            );
         }
     }
 }

@@ -156,7 +156,9 @@ async fn docker() -> Vec<Finding> {
         }
     };
     let mut findings = vec![match lab::docker::docker_host_is_local() {
-        Ok(()) => good(format!("Docker {version} answers: the containers lab can start brokers")),
+        Ok(()) => good(format!(
+            "Docker {version} answers: the containers lab can start brokers"
+        )),
         Err(reason) => bad(format!("Docker {version}: {reason}"), "see above"),
     }];
     for broker in [lab::Broker::RabbitMq, lab::Broker::Kafka] {
