@@ -92,7 +92,15 @@ pub async fn up(topologies: &[Topology]) -> Result<ExitCode> {
 
 /// Stops every broker of the lab.
 pub async fn down() -> Result<ExitCode> {
-    let lab = lab::lab().await?;
+    let lab = match lab::lab().await {
+        Ok(lab) => lab,
+        // A native lab that is not installed runs nothing: there is nothing to stop.
+        Err(lab::LabError::NotInstalled) => {
+            println!("Nothing to stop: the native lab is not installed.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(error) => return Err(error.into()),
+    };
     lab.down().await?;
     println!("Stopped the {} lab.", lab.kind());
     Ok(ExitCode::SUCCESS)
