@@ -47,9 +47,13 @@ impl Spinner {
         }
     }
 
-    /// Shows what the step is doing now.
+    /// Shows what the step is doing now (in a log: a line, when it changed).
     pub fn set(&self, now: impl Into<String>) {
-        self.bar.set_message(now.into());
+        let now = now.into();
+        if self.bar.is_hidden() && now != self.bar.message() {
+            println!("  … {now}");
+        }
+        self.bar.set_message(now);
     }
 
     /// Ends the step with a check mark, `note` and how long it took.

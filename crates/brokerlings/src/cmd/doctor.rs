@@ -33,8 +33,11 @@ fn bad(what: impl Into<String>, fix: impl Into<String>) -> Finding {
 /// non-zero when anything needs fixing.
 pub async fn run() -> anyhow::Result<ExitCode> {
     let mut findings = vec![toolchain()];
-    findings.extend(docker().await);
-    findings.extend(native());
+    let docker = docker().await;
+    // With Docker and both images here, the containers lab serves this machine.
+    let docker_serves = docker.iter().all(|f| f.ok);
+    findings.extend(docker);
+    findings.extend(native(docker_serves));
     findings.extend(settings());
     findings.extend(resources());
     let lab = lab::lab().await;
@@ -179,12 +182,17 @@ async fn docker() -> Vec<Finding> {
     findings
 }
 
-/// The native lab, or what installing it needs.
-fn native() -> Vec<Finding> {
+/// The native lab, or what installing it needs (not a fault where Docker serves).
+fn native(docker_serves: bool) -> Vec<Finding> {
     if lab::native_installed() {
         return vec![good(format!(
             "native lab installed in {}",
             lab::home().display()
+        ))];
+    }
+    if docker_serves {
+        return vec![good(format!(
+            "native lab: not installed, not needed while Docker serves (`{CLI} lab install` gives it)"
         ))];
     }
     let mut findings = vec![bad(
