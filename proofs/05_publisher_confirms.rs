@@ -273,7 +273,17 @@ proof!(confirmed_messages_survive_restart_midstream, async {
 });
 
 proof!(republishing_unconfirmed_makes_duplicates, async {
-    let duplicates = midstream().await?.duplicates;
+    // "Can" is shown by one run that has them. How many in-flight messages the
+    // broker stored without its ack reaching the publisher varies from run to run
+    // (3 to 100 of the window here; now and then none), so the restart is tried
+    // again, at most three times in all.
+    let mut duplicates = midstream().await?.duplicates;
+    for _ in 1..3 {
+        if duplicates > 0 {
+            break;
+        }
+        duplicates = fault_midstream(Fault::Restart, STREAM).await?.duplicates;
+    }
     Ok(duplicates > 0)
 });
 
